@@ -1,0 +1,65 @@
+// One build script for every bundle: the extension host, the standalone debug adapter, the CLI
+// (all Node, CommonJS) and the webview bundles (browser, IIFE). `--production` minifies and drops
+// source maps; `--watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+
+const nodeEntries = [
+  { in: 'src/extension/main.ts', out: 'extension' },
+  { in: 'src/adapter/standalone.ts', out: 'adapter' },
+  { in: 'src/cli/main.ts', out: 'cli' },
+].filter((e) => existsSync(e.in));
+
+const webviewEntries = existsSync('webview')
+  ? readdirSync('webview')
+      .filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'))
+      .filter((f) => existsSync(`webview/${f}`))
+      .filter((f) => !f.startsWith('_'))
+      .map((f) => ({ in: `webview/${f}`, out: `webview/${f.replace(/\.ts$/, '')}` }))
+  : [];
+
+const contexts = [];
+if (nodeEntries.length) {
+  contexts.push(await esbuild.context({
+    ...common,
+    entryPoints: nodeEntries,
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    // The SQLite and capstone WASM files are loaded from disk next to the bundle (see copyWasm below).
+    loader: { '.wasm': 'file' },
+  }));
+}
+if (webviewEntries.length) {
+  contexts.push(await esbuild.context({
+    ...common,
+    entryPoints: webviewEntries,
+    outdir: 'dist',
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome114',
+  }));
+}
+
+function copyWasm() {
+  // node-sqlite3-wasm locates node-sqlite3-wasm.wasm next to the script that loads it (__dirname),
+  // and capstone-js does the same for capstone.wasm: put both beside the bundles.
+  mkdirSync('dist', { recursive: true });
+  cpSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', 'dist/node-sqlite3-wasm.wasm');
+  cpSync('node_modules/@alexaltea/capstone-js/dist/capstone.wasm', 'dist/capstone.wasm');
+}
+
+copyWasm();
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}

@@ -1,0 +1,305 @@
+// The recording configuration: one definition read from a `bootscope record --config` file and from a
+// launch.json `bootscope` configuration alike. parseRecordingConfig validates raw JSON and names the
+// offending attribute in every error (ConfigError.field), so bad input never reaches the engine.
+import * as path from 'node:path';
+import { ConfigError } from './errors';
+
+export type Arch = 'arm' | 'aarch64';
+
+export interface QemuConfig {
+  /** Executable name or path, e.g. `qemu-system-arm`. */
+  binary: string;
+  machine: string;
+  cpu?: string;
+  /** `-m` value, e.g. `1024M`. */
+  memory?: string;
+  /** Absolute path of the `-kernel` image (ELF or raw). */
+  kernel?: string;
+  bios?: string;
+  extraArgs: string[];
+}
+
+/** Seed 2.3.2: a stage is a PC range [start, end) or begins when `symbol` first executes. */
+export interface StageRule {
+  name: string;
+  start?: number;
+  end?: number;
+  symbol?: string;
+}
+
+/** Seed 2.3.3: a memory region captured in every snapshot; `pattern` is the painted 32-bit word. */
+export interface RegionConfig {
+  name: string;
+  start: number;
+  size: number;
+  pattern?: number;
+  /** Read through physical addresses (QEMU's PhyMemMode) instead of the current MMU view. */
+  physical: boolean;
+}
+
+export interface SnapshotPolicy {
+  /** Capture every region when the boot stage changes (seed 2.3.3). */
+  onStageChange: boolean;
+  /** Also capture every N instructions; 0 = never. */
+  everyInstructions: number;
+  /** Pattern success threshold in percent (the seed uses > 90). */
+  threshold: number;
+}
+
+/**
+ * `interrupts`: single-step with IRQs and timers enabled, so interrupt handlers and task switches are
+ * recorded. `noirq`: QEMU's default (SSTEP_NOIRQ|SSTEP_NOTIMER) — steps never enter an interrupt.
+ */
+export type StepMode = 'interrupts' | 'noirq';
+
+export interface RecordingConfig {
+  request: 'launch' | 'attach';
+  name?: string;
+  arch?: Arch;
+  qemu?: QemuConfig;
+  host: string;
+  port?: number;
+  elf?: string;
+  symbolFiles: string[];
+  database: string;
+  description?: string;
+  record: boolean;
+  /** 0 = no limit. */
+  maxInstructions: number;
+  /** Symbol name or address at which recording stops. */
+  stopAt?: string;
+  timeLimitSeconds?: number;
+  stepMode: StepMode;
+  stages: StageRule[];
+  regions: RegionConfig[];
+  snapshots: SnapshotPolicy;
+  stopOnEntry: boolean;
+  /** Read guest memory through physical addresses by default. */
+  physicalMemory: boolean;
+}
+
+export const DEFAULT_DATABASE = 'bootscope.db';
+export const DEFAULT_THRESHOLD = 90;
+
+type Json = unknown;
+
+function isObject(v: Json): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses `0x41000000`, `1234`, or a JSON number into a non-negative integer. */
+export function parseNumber(v: Json, field: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (typeof v === 'string') {
+    const s = v.trim().replace(/_/g, '');
+    if (/^0x[0-9a-f]+$/i.test(s) || /^[0-9]+$/.test(s)) {
+      const n = Number(s);
+      if (Number.isSafeInteger(n)) return n;
+    }
+  }
+  throw new ConfigError(field, `expected a non-negative integer such as 4096 or "0x41000000", got ${JSON.stringify(v)}`);
+}
+
+function str(o: Record<string, Json>, key: string, field: string, required: true): string;
+function str(o: Record<string, Json>, key: string, field: string, required?: false): string | undefined;
+function str(o: Record<string, Json>, key: string, field: string, required = false): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) {
+    if (required) throw new ConfigError(field, 'is required (a string)');
+    return undefined;
+  }
+  if (typeof v !== 'string' || (required && v.trim() === '')) {
+    throw new ConfigError(field, `expected a non-empty string, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(o: Record<string, Json>, key: string, field: string, dflt: boolean): boolean {
+  const v = o[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw new ConfigError(field, `expected true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function resolvePath(p: string, baseDir: string): string {
+  return path.isAbsolute(p) ? p : path.resolve(baseDir, p);
+}
+
+const KNOWN_KEYS = new Set([
+  'type', 'request', 'name', 'arch', 'qemu', 'host', 'port', 'elf', 'symbolFiles', 'database', 'description',
+  'record', 'maxInstructions', 'stopAt', 'timeLimitSeconds', 'stepMode', 'stages', 'regions', 'snapshots',
+  'stopOnEntry', 'physicalMemory', 'cwd', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
+  'debugServer', '__configurationTarget', '__sessionId', 'presentation', 'noDebug', '$schema',
+]);
+
+/**
+ * Validates a raw configuration. Relative paths resolve against `baseDir` (the config file's folder,
+ * or the workspace folder for launch.json).
+ */
+export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfig {
+  if (!isObject(raw)) throw new ConfigError('(root)', 'expected a JSON object with the recording configuration');
+  for (const k of Object.keys(raw)) {
+    if (!KNOWN_KEYS.has(k)) {
+      throw new ConfigError(k, `unknown attribute; known attributes are ${[...KNOWN_KEYS].filter((x) => !x.startsWith('_') && x !== '$schema').slice(0, 21).join(', ')}`);
+    }
+  }
+  const request = raw.request ?? (raw.qemu !== undefined ? 'launch' : raw.port !== undefined ? 'attach' : 'launch');
+  if (request !== 'launch' && request !== 'attach') {
+    throw new ConfigError('request', `expected "launch" or "attach", got ${JSON.stringify(request)}`);
+  }
+  const arch = raw.arch;
+  if (arch !== undefined && arch !== 'arm' && arch !== 'aarch64') {
+    throw new ConfigError('arch', `expected "arm" or "aarch64", got ${JSON.stringify(arch)}`);
+  }
+
+  let qemu: QemuConfig | undefined;
+  if (request === 'launch') {
+    if (!isObject(raw.qemu)) throw new ConfigError('qemu', 'is required for "launch": an object with binary, machine, cpu, memory, kernel');
+    const q = raw.qemu;
+    const extra = q.extraArgs ?? [];
+    if (!Array.isArray(extra) || !extra.every((a) => typeof a === 'string')) {
+      throw new ConfigError('qemu.extraArgs', 'expected an array of strings, e.g. ["-smp", "1"]');
+    }
+    const kernel = str(q, 'kernel', 'qemu.kernel');
+    const bios = str(q, 'bios', 'qemu.bios');
+    qemu = {
+      binary: str(q, 'binary', 'qemu.binary') ?? (arch === 'aarch64' ? 'qemu-system-aarch64' : 'qemu-system-arm'),
+      machine: str(q, 'machine', 'qemu.machine') ?? 'virt',
+      cpu: str(q, 'cpu', 'qemu.cpu'),
+      memory: str(q, 'memory', 'qemu.memory'),
+      kernel: kernel === undefined ? undefined : resolvePath(kernel, baseDir),
+      bios: bios === undefined ? undefined : resolvePath(bios, baseDir),
+      extraArgs: extra as string[],
+    };
+    for (const k of Object.keys(q)) {
+      if (!['binary', 'machine', 'cpu', 'memory', 'kernel', 'bios', 'extraArgs'].includes(k)) {
+        throw new ConfigError(`qemu.${k}`, 'unknown attribute; known: binary, machine, cpu, memory, kernel, bios, extraArgs');
+      }
+    }
+  }
+  let port: number | undefined;
+  if (raw.port !== undefined) {
+    port = parseNumber(raw.port, 'port');
+    if (port < 1 || port > 65535) throw new ConfigError('port', `expected a TCP port 1..65535, got ${port}`);
+  } else if (request === 'attach') {
+    throw new ConfigError('port', 'is required for "attach": the gdbstub port QEMU listens on (-gdb tcp:127.0.0.1:PORT)');
+  }
+
+  const elf = str(raw, 'elf', 'elf');
+  const symbolFiles = raw.symbolFiles ?? [];
+  if (!Array.isArray(symbolFiles) || !symbolFiles.every((s) => typeof s === 'string')) {
+    throw new ConfigError('symbolFiles', 'expected an array of ELF paths');
+  }
+
+  const stagesRaw = raw.stages ?? [];
+  if (!Array.isArray(stagesRaw)) throw new ConfigError('stages', 'expected an array of {name, pcRange:[start,end]} or {name, symbol}');
+  const stages: StageRule[] = stagesRaw.map((s, i) => {
+    const f = `stages[${i}]`;
+    if (!isObject(s)) throw new ConfigError(f, 'expected an object {name, pcRange:[start,end]} or {name, symbol}');
+    const name = str(s, 'name', `${f}.name`, true);
+    const rule: StageRule = { name };
+    if (s.pcRange !== undefined) {
+      if (!Array.isArray(s.pcRange) || s.pcRange.length !== 2) {
+        throw new ConfigError(`${f}.pcRange`, 'expected [start, end], e.g. ["0x60000000", "0x61000000"]');
+      }
+      rule.start = parseNumber(s.pcRange[0], `${f}.pcRange[0]`);
+      rule.end = parseNumber(s.pcRange[1], `${f}.pcRange[1]`);
+      if (rule.end <= rule.start) throw new ConfigError(`${f}.pcRange`, `end 0x${rule.end.toString(16)} must be above start 0x${rule.start.toString(16)}`);
+    }
+    if (s.symbol !== undefined) rule.symbol = str(s, 'symbol', `${f}.symbol`, true);
+    if (rule.start === undefined && rule.symbol === undefined) {
+      throw new ConfigError(f, 'needs "pcRange": [start, end] or "symbol": "function_name"');
+    }
+    return rule;
+  });
+  const seen = new Set<string>();
+  stages.forEach((s, i) => {
+    if (seen.has(s.name)) throw new ConfigError(`stages[${i}].name`, `"${s.name}" is used twice; stage names must be unique`);
+    seen.add(s.name);
+  });
+
+  const regionsRaw = raw.regions ?? [];
+  if (!Array.isArray(regionsRaw)) throw new ConfigError('regions', 'expected an array of {name, start, size, pattern?}');
+  const regions: RegionConfig[] = regionsRaw.map((r, i) => {
+    const f = `regions[${i}]`;
+    if (!isObject(r)) throw new ConfigError(f, 'expected an object {name, start, size, pattern?}');
+    const size = parseNumber(r.size, `${f}.size`);
+    if (size === 0 || size > 64 * 1024 * 1024) throw new ConfigError(`${f}.size`, `expected 1 byte to 64 MiB, got ${size}`);
+    const pattern = r.pattern === undefined || r.pattern === null ? undefined : parseNumber(r.pattern, `${f}.pattern`);
+    if (pattern !== undefined && pattern > 0xffffffff) throw new ConfigError(`${f}.pattern`, 'expected a 32-bit word such as "0xDEADBEEF"');
+    return {
+      name: str(r, 'name', `${f}.name`, true),
+      start: parseNumber(r.start, `${f}.start`),
+      size,
+      pattern,
+      physical: bool(r, 'physical', `${f}.physical`, false),
+    };
+  });
+  const regionNames = new Set<string>();
+  regions.forEach((r, i) => {
+    if (regionNames.has(r.name)) throw new ConfigError(`regions[${i}].name`, `"${r.name}" is used twice; region names must be unique`);
+    regionNames.add(r.name);
+  });
+
+  const snapRaw = raw.snapshots ?? {};
+  if (!isObject(snapRaw)) throw new ConfigError('snapshots', 'expected an object {onStageChange, everyInstructions, threshold}');
+  const threshold = snapRaw.threshold === undefined ? DEFAULT_THRESHOLD : Number(snapRaw.threshold);
+  if (!Number.isFinite(threshold) || threshold < 0 || threshold > 100) {
+    throw new ConfigError('snapshots.threshold', `expected a percentage 0..100, got ${JSON.stringify(snapRaw.threshold)}`);
+  }
+  const snapshots: SnapshotPolicy = {
+    onStageChange: bool(snapRaw, 'onStageChange', 'snapshots.onStageChange', true),
+    everyInstructions: snapRaw.everyInstructions === undefined ? 0 : parseNumber(snapRaw.everyInstructions, 'snapshots.everyInstructions'),
+    threshold,
+  };
+
+  const stepMode = raw.stepMode ?? 'interrupts';
+  if (stepMode !== 'interrupts' && stepMode !== 'noirq') {
+    throw new ConfigError('stepMode', `expected "interrupts" (record IRQ handlers and task switches) or "noirq" (QEMU's default), got ${JSON.stringify(stepMode)}`);
+  }
+  let timeLimitSeconds: number | undefined;
+  if (raw.timeLimitSeconds !== undefined) {
+    timeLimitSeconds = Number(raw.timeLimitSeconds);
+    if (!Number.isFinite(timeLimitSeconds) || timeLimitSeconds <= 0) {
+      throw new ConfigError('timeLimitSeconds', `expected a positive number of seconds, got ${JSON.stringify(raw.timeLimitSeconds)}`);
+    }
+  }
+  const stopAtRaw = raw.stopAt;
+  let stopAt: string | undefined;
+  if (stopAtRaw !== undefined) {
+    if (typeof stopAtRaw === 'number') stopAt = `0x${parseNumber(stopAtRaw, 'stopAt').toString(16)}`;
+    else stopAt = str(raw, 'stopAt', 'stopAt', true);
+  }
+
+  return {
+    request,
+    name: str(raw, 'name', 'name'),
+    arch: arch as Arch | undefined,
+    qemu,
+    host: str(raw, 'host', 'host') ?? '127.0.0.1',
+    port,
+    elf: elf === undefined ? undefined : resolvePath(elf, baseDir),
+    symbolFiles: (symbolFiles as string[]).map((s) => resolvePath(s, baseDir)),
+    database: resolvePath(str(raw, 'database', 'database') ?? DEFAULT_DATABASE, baseDir),
+    description: str(raw, 'description', 'description'),
+    record: bool(raw, 'record', 'record', true),
+    maxInstructions: raw.maxInstructions === undefined ? 0 : parseNumber(raw.maxInstructions, 'maxInstructions'),
+    stopAt,
+    timeLimitSeconds,
+    stepMode,
+    stages,
+    regions,
+    snapshots,
+    stopOnEntry: bool(raw, 'stopOnEntry', 'stopOnEntry', false),
+    physicalMemory: bool(raw, 'physicalMemory', 'physicalMemory', false),
+  };
+}
+
+/** Guesses the architecture from the QEMU binary name when `arch` is not given. */
+export function archOf(cfg: RecordingConfig): Arch | undefined {
+  if (cfg.arch) return cfg.arch;
+  const bin = cfg.qemu ? path.basename(cfg.qemu.binary) : '';
+  if (bin.includes('aarch64')) return 'aarch64';
+  if (bin.includes('-arm')) return 'arm';
+  return undefined;
+}
