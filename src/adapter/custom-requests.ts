@@ -1,0 +1,49 @@
+// The adapter's custom DAP requests and events (beyond the Debug Adapter Protocol), typed once and used
+// by both sides: the adapter answers them, the extension sends them with `DebugSession.customRequest`
+// and listens for the events with `onDidReceiveDebugSessionCustomEvent`. No vscode import here.
+
+/** Request command names. The `bootscope/` prefix keeps them apart from standard DAP commands. */
+export const CustomRequest = {
+  captureSnapshot: 'bootscope/captureSnapshot',
+  startRecording: 'bootscope/startRecording',
+  stopRecording: 'bootscope/stopRecording',
+  recordingStatus: 'bootscope/recordingStatus',
+} as const;
+
+/** Event names the adapter sends. */
+export const CustomEvent = {
+  /** Sent on every state change and, while running, at most every 250 ms with fresh counters. */
+  status: 'bootscope/status',
+  /** Sent after a snapshot row was written, so the session tree refreshes at once. */
+  snapshotCaptured: 'bootscope/snapshotCaptured',
+} as const;
+
+export type ExecutionState = 'starting' | 'stopped' | 'running' | 'recording' | 'terminated';
+
+/** Body of `bootscope/recordingStatus` responses and `bootscope/status` events. */
+export interface RecordingStatus {
+  state: ExecutionState;
+  /** Whether continue/step write instruction rows (launch.json `record`, toggled live). */
+  recording: boolean;
+  /** The boot_sessions row this debug session writes. */
+  sessionId: number | undefined;
+  /** Absolute path of the recording file. */
+  database: string;
+  instructions: number;
+  /** Instructions per second over the last progress interval; 0 when stopped. */
+  rate: number;
+  stage: string;
+  snapshots: number;
+  lastSnapshotId: number | undefined;
+  /** Current program counter as `0x...`, when known. */
+  pc: string | undefined;
+}
+
+/** Body of the `bootscope/captureSnapshot` response and the `bootscope/snapshotCaptured` event. */
+export interface SnapshotCaptured {
+  /** undefined when the configuration has no regions (nothing to capture). */
+  snapshotId: number | undefined;
+  sessionId: number | undefined;
+  database: string;
+  sequenceNumber: number;
+}
