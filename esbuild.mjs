@@ -13,6 +13,8 @@ const nodeEntries = [
   { in: 'src/extension/main.ts', out: 'extension' },
   { in: 'src/adapter/standalone.ts', out: 'adapter' },
   { in: 'src/cli/main.ts', out: 'cli' },
+  // Worker thread that runs SQL off the extension host's thread (query console, notebooks, panels).
+  { in: 'src/analysis/views/query-worker.ts', out: 'query-worker' },
 ].filter((e) => existsSync(e.in));
 
 const webviewEntries = existsSync('webview')
