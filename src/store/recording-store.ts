@@ -1,0 +1,827 @@
+// RecordingStore: the one API over a recording file (schema.ts). The write side is a single batched writer:
+// appendStep buffers rows and commits them as one transaction every `batchRows` rows or `flushIntervalMs`,
+// delta-encodes registers (registers.ts), derives boot-stage visits from the steps' bootStage, and dedups
+// snapshot contents. The read side gives typed rows to the CLI, adapter, tree view and webviews, plus a
+// guarded generic query() for user SQL. Crash recovery (stale lock, interrupted sessions) happens in open().
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { Database, type SQLiteValue, type Statement } from 'node-sqlite3-wasm';
+import { BootscopeError, ErrorCode } from '../common/errors';
+import { applyMigrations, schemaVersionOf, SCHEMA_VERSION, type SessionStatus, type SnapshotTrigger } from './schema';
+import { checkPattern, DEFAULT_PATTERN_THRESHOLD } from './pattern';
+import {
+  applyRegisterJson, encodeFullRegisters, encodeRegisterDelta, toRegisterState,
+  type RegisterInput, type RegisterState,
+} from './registers';
+import { formatTimestampUs, MonotonicClock, nowUs, toTimestampUs } from './timestamps';
+import { describeLockHolders, registerUser } from './file-users';
+import { checkReadOnlySql } from './read-only-sql';
+
+export type { SQLiteValue } from 'node-sqlite3-wasm';
+
+export interface OpenOptions {
+  /** Open without writing; the file must exist. Default false. */
+  readOnly?: boolean;
+  /** Create the file when missing (writers only). Default true. */
+  create?: boolean;
+  /** Wait this long for another process's lock before "database is locked". Default 5000. */
+  busyTimeoutMs?: number;
+  /** Commit buffered steps when this many are pending. Default 2000. */
+  batchRows?: number;
+  /** Commit buffered steps at the latest this long after the first was buffered. Default 250. */
+  flushIntervalMs?: number;
+  /** Every K-th step row of a session is a full-register keyframe. Default 256. */
+  keyframeInterval?: number;
+  /** Called after each commit of steps with the last committed sequence number per session. */
+  onCommit?: (committed: ReadonlyMap<number, number>) => void;
+  /** Recovery and lock messages. Default: console.error. */
+  log?: (line: string) => void;
+}
+
+export interface SessionStart {
+  description?: string;
+  qemuVersion?: string;
+  freertosVersion?: string;
+  arch: string;
+  configJson?: string;
+  elfPath?: string;
+  elfMd5?: string;
+  gdbHost?: string;
+  gdbPort?: number;
+}
+
+export interface StepRow {
+  sessionId: number;
+  /** Strictly increasing within the session. */
+  sequenceNumber: number;
+  /** µs since the epoch, or a Date; default: the clock. Always made strictly increasing. */
+  timestampUs?: number | Date;
+  pc: bigint | number;
+  bytes: Uint8Array;
+  disassembly: string;
+  /** The FULL register state; the writer stores only what changed (registers.ts). */
+  registers: RegisterInput;
+  sp: bigint | number;
+  /** 'unknown' when no symbol covers the pc (seed 4.2 filters on it). */
+  functionName: string;
+  bootStage: string;
+  exceptionLevel?: number | null;
+  thumb?: boolean | null;
+  sourceFile?: string | null;
+  sourceLine?: number | null;
+  /** Store the full register state in this row (e.g. after an attach or a register write). */
+  keyframe?: boolean;
+}
+
+export interface RegionCapture {
+  name: string;
+  start: bigint | number;
+  data: Uint8Array;
+  /** Painted 32-bit word to check (seed 2.4); null/undefined: no check. */
+  expectedPattern?: number | null;
+  /** Success threshold in percent; default 90 (seed 2.4). */
+  threshold?: number;
+  physical?: boolean;
+}
+
+export interface SnapshotCapture {
+  sessionId: number;
+  /** The step at which it is taken; its instruction row gives the snapshot its timestamp (seed 4.3). */
+  sequenceNumber: number;
+  /** Used only when no step row with sequenceNumber exists (e.g. a 'start' snapshot). */
+  timestampUs?: number | Date;
+  /** Default: the step row's boot_stage. */
+  bootStage?: string;
+  /** Default: the step row's pc_address. */
+  pc?: bigint | number;
+  trigger: SnapshotTrigger;
+  regions: RegionCapture[];
+}
+
+export interface SessionInfo {
+  sessionId: number;
+  startTime: string;
+  endTime: string | null;
+  description: string | null;
+  qemuVersion: string | null;
+  freertosVersion: string | null;
+  status: SessionStatus;
+  endReason: string | null;
+  arch: string | null;
+  configJson: string | null;
+  instructionCount: number;
+  elfPath: string | null;
+  elfMd5: string | null;
+  gdbHost: string | null;
+  gdbPort: number | null;
+  uartLog: string | null;
+  keyframeInterval: number | null;
+}
+
+export interface StageVisit {
+  stageId: number;
+  sessionId: number;
+  ordinal: number;
+  stageName: string;
+  enterCount: number;
+  firstSequenceNumber: number;
+  lastSequenceNumber: number;
+  instructionCount: number;
+  startTime: string;
+  endTime: string;
+  durationUs: number;
+}
+
+export interface SnapshotInfo {
+  snapshotId: number;
+  sessionId: number;
+  timestamp: string;
+  bootStage: string;
+  pc: bigint;
+  sequenceNumber: number | null;
+  trigger: SnapshotTrigger | null;
+  totalSize: number;
+  changedRegions: number | null;
+}
+
+export interface RegionInfo {
+  regionId: number;
+  snapshotId: number;
+  regionName: string;
+  startAddress: bigint;
+  endAddress: bigint;
+  size: number;
+  expectedPattern: number | null;
+  patternMatches: number | null;
+  totalWords: number | null;
+  matchPercentage: number | null;
+  success: boolean | null;
+  firstMismatchOffset: number | null;
+  threshold: number | null;
+  checksum: string | null;
+  physical: boolean | null;
+  changed: boolean | null;
+  /** Present when asked for (regions(id, { withData: true })). */
+  data?: Uint8Array;
+}
+
+export interface StepRecord {
+  sessionId: number;
+  sequenceNumber: number;
+  timestamp: string;
+  pc: bigint;
+  bytes: Uint8Array | null;
+  disassembly: string | null;
+  /** Full register state at this step, rebuilt from the nearest keyframe. */
+  registers: RegisterState;
+  /** Names stored in this row (all of them for a keyframe, the changed ones otherwise). */
+  changedRegisters: string[];
+  registersFull: boolean;
+  sp: bigint | null;
+  functionName: string | null;
+  bootStage: string | null;
+  exceptionLevel: number | null;
+  thumb: boolean | null;
+  sourceFile: string | null;
+  sourceLine: number | null;
+}
+
+export interface QueryResult {
+  columns: string[];
+  rows: SQLiteValue[][];
+  /** true when more rows existed than `maxRows`. */
+  truncated: boolean;
+}
+
+type Row = Record<string, SQLiteValue>;
+
+/** node-sqlite3-wasm's Statement typed for plain (non-`expand`) rows, the only kind this store asks for. */
+interface RowStatement {
+  run(values?: SQLiteValue[]): { changes: number; lastInsertRowid: number | bigint };
+  all(values?: SQLiteValue[]): Row[];
+  get(values?: SQLiteValue[]): Row | null;
+  finalize(): void;
+}
+
+/** Stage visit being written (mirrors one boot_stages row). */
+interface VisitState {
+  stageId: number | null;
+  ordinal: number;
+  stageName: string;
+  enterCount: number;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  startUs: number;
+  endUs: number;
+}
+
+interface SessionWriteState {
+  sessionId: number;
+  registers: RegisterState | null;
+  rowsSinceKeyframe: number;
+  lastSeq: number | null;
+  committedSeq: number | null;
+  instructionCount: number;
+  visit: VisitState | null;
+  ordinal: number;
+  enterCounts: Map<string, number>;
+  lastChecksums: Map<string, string>;
+}
+
+const STEP_COLUMNS = ['session_id', 'sequence_number', 'timestamp', 'pc_address', 'instruction_bytes', 'disassembly',
+  'registers', 'stack_pointer', 'function_name', 'boot_stage', 'exception_level', 'thumb', 'source_file', 'source_line',
+  'registers_full'] as const;
+
+/** An address as SQLite stores it: the two's-complement signed 64-bit value (see schema.ts). */
+export function addressToSql(a: bigint | number): number | bigint {
+  const signed = BigInt.asIntN(64, BigInt(a));
+  return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
+}
+
+export function addressFromSql(v: SQLiteValue): bigint {
+  if (typeof v === 'number' || typeof v === 'bigint') return BigInt.asUintN(64, BigInt(v));
+  throw new TypeError(`expected an integer address, got ${typeof v}`);
+}
+
+const num = (v: SQLiteValue): number => Number(v);
+const numOrNull = (v: SQLiteValue): number | null => (v === null ? null : Number(v));
+const strOrNull = (v: SQLiteValue): string | null => (v === null ? null : String(v));
+const boolOrNull = (v: SQLiteValue): boolean | null => (v === null ? null : Number(v) !== 0);
+const blobOrNull = (v: SQLiteValue): Uint8Array | null => (v instanceof Uint8Array ? v : null);
+
+function isBusy(e: unknown): boolean {
+  return e instanceof Error && /database is locked/i.test(e.message);
+}
+
+export class RecordingStore {
+  private readonly statements = new Map<string, RowStatement>();
+  private readonly sessions = new Map<number, SessionWriteState>();
+  private pending: SQLiteValue[][] = [];
+  private pendingSessions = new Set<SessionWriteState>();
+  private readonly dirtyVisits = new Map<VisitState, SessionWriteState>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private deferredError: unknown = null;
+  private readonly clock = new MonotonicClock();
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly db: Database,
+    readonly readOnly: boolean,
+    private readonly options: Required<Omit<OpenOptions, 'onCommit' | 'readOnly' | 'create'>> & Pick<OpenOptions, 'onCommit'>,
+    private readonly unregister: () => void,
+  ) {}
+
+  /**
+   * Opens (and for writers creates and migrates) a recording file. Removes a lock left by a killed
+   * process (file-users.ts), and as a writer marks sessions a killed writer left in 'recording' as
+   * 'interrupted'. Throws BootscopeError(ErrorCode.Database) saying what to do.
+   */
+  static open(file: string, opts: OpenOptions = {}): RecordingStore {
+    const readOnly = opts.readOnly ?? false;
+    const create = !readOnly && (opts.create ?? true);
+    const log = opts.log ?? ((line: string) => console.error(line));
+    if (!create && !fs.existsSync(file)) {
+      throw new BootscopeError(ErrorCode.Database, `recording file ${file} does not exist; record a session first or check the path`);
+    }
+    const unregister = registerUser(file, readOnly ? 'reader' : 'writer', log);
+    let db: Database | null = null;
+    try {
+      if (readOnly) RecordingStore.rollBackHotJournal(file);
+      db = new Database(file, { readOnly, fileMustExist: !create });
+      const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      db.exec('PRAGMA foreign_keys = ON');
+      db.exec('PRAGMA cache_size = -16000');
+      if (readOnly) {
+        const version = schemaVersionOf(db);
+        if (version === 0 || version > SCHEMA_VERSION) {
+          throw new BootscopeError(ErrorCode.Database, version === 0
+            ? `${file} is not a Bootscope recording (no schema version)`
+            : `${file} has schema version ${version}, newer than this Bootscope understands (${SCHEMA_VERSION}); update Bootscope`);
+        }
+        if (version < SCHEMA_VERSION) {
+          throw new BootscopeError(ErrorCode.Database, `${file} has schema version ${version}; open it once for writing to upgrade it to ${SCHEMA_VERSION}`);
+        }
+      } else {
+        applyMigrations(db, file);
+      }
+      const store = new RecordingStore(file, db, readOnly, {
+        busyTimeoutMs,
+        batchRows: opts.batchRows ?? 2000,
+        flushIntervalMs: opts.flushIntervalMs ?? 250,
+        keyframeInterval: opts.keyframeInterval ?? 256,
+        onCommit: opts.onCommit,
+        log,
+      }, unregister);
+      if (!readOnly) store.markInterruptedSessions();
+      return store;
+    } catch (e) {
+      try { db?.close(); } catch { /* already failing */ }
+      unregister();
+      if (e instanceof BootscopeError) throw e;
+      if (isBusy(e)) {
+        throw new BootscopeError(ErrorCode.Database, `${file}: database is locked; ${describeLockHolders(file)}. Close the other user, then retry`, { cause: e });
+      }
+      throw new BootscopeError(ErrorCode.Database, `cannot open recording ${file}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * A read-only connection cannot roll back a transaction a killed writer left in "<file>-journal".
+   * registerUser has already removed the stale lock; opening read-write once lets SQLite roll it back.
+   */
+  private static rollBackHotJournal(file: string): void {
+    let size = 0;
+    try { size = fs.statSync(`${file}-journal`).size; } catch { return; }
+    if (size === 0) return;
+    try {
+      const rw = new Database(file, { fileMustExist: true });
+      try { rw.get('SELECT COUNT(*) FROM sqlite_master'); } finally { rw.close(); }
+    } catch {
+      // No write permission or still locked: the read-only open reports the problem.
+    }
+  }
+
+  private markInterruptedSessions(): void {
+    const rows = this.stmt("SELECT session_id FROM boot_sessions WHERE status = 'recording'").all();
+    for (const row of rows) {
+      const id = num(row.session_id);
+      this.db.run(`UPDATE boot_sessions SET status = 'interrupted',
+          end_reason = 'the recording process ended without closing the session (killed or crashed); marked on reopen',
+          end_time = COALESCE((SELECT MAX(timestamp) FROM instruction_traces WHERE session_id = ?1), start_time),
+          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?1)
+        WHERE session_id = ?1`, [id]);
+      this.options.log(`bootscope: ${this.file}: session ${id} was left in 'recording' by a process that ended; marked 'interrupted'`);
+    }
+  }
+
+  private stmt(sql: string): RowStatement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      const prepared = this.db.prepare(sql) as unknown as RowStatement; // same object; only the row type is narrowed
+      // node-sqlite3-wasm's get() leaves a cached statement stepped but not reset, which keeps the file's
+      // read lock and makes every other connection's writer wait until the busy timeout. all() resets.
+      prepared.get = (values?: SQLiteValue[]) => prepared.all(values)[0] ?? null;
+      s = prepared;
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new BootscopeError(ErrorCode.Database, `${this.file} is closed`);
+    if (this.readOnly) throw new BootscopeError(ErrorCode.Database, `${this.file} was opened read-only`);
+    if (this.deferredError) {
+      const e = this.deferredError;
+      this.deferredError = null;
+      throw e;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BootscopeError(ErrorCode.Database, `${this.file} is closed`);
+  }
+
+  private writeState(sessionId: number): SessionWriteState {
+    const state = this.sessions.get(sessionId);
+    if (!state) {
+      throw new BootscopeError(ErrorCode.Database, `session ${sessionId} is not being recorded by this writer (beginSession first)`);
+    }
+    return state;
+  }
+
+  /** Runs `body` in one write transaction, retrying the BEGIN while another process holds the lock. */
+  private transaction<T>(body: () => T): T {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      if (isBusy(e)) {
+        throw new BootscopeError(ErrorCode.Database, `${this.file}: database is locked; ${describeLockHolders(this.file)}`, { cause: e });
+      }
+      throw e;
+    }
+    try {
+      const result = body();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  // ---- write side ----
+
+  beginSession(s: SessionStart): number {
+    this.assertWritable();
+    const startTime = formatTimestampUs(this.clock.next());
+    const id = this.transaction(() => num(this.stmt(`INSERT INTO boot_sessions (start_time, description, qemu_version,
+        freertos_version, status, arch, config_json, elf_path, elf_md5, gdb_host, gdb_port, keyframe_interval)
+        VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)`).run([startTime, s.description ?? null, s.qemuVersion ?? null,
+      s.freertosVersion ?? null, s.arch, s.configJson ?? null, s.elfPath ?? null, s.elfMd5 ?? null, s.gdbHost ?? null,
+      s.gdbPort ?? null, this.options.keyframeInterval]).lastInsertRowid));
+    this.sessions.set(id, {
+      sessionId: id, registers: null, rowsSinceKeyframe: 0, lastSeq: null, committedSeq: null, instructionCount: 0,
+      visit: null, ordinal: 0, enterCounts: new Map(), lastChecksums: new Map(),
+    });
+    return id;
+  }
+
+  /** Sets descriptive columns of a session (e.g. the QEMU version once known, the UART log at the end). */
+  updateSession(sessionId: number, fields: { description?: string; qemuVersion?: string; freertosVersion?: string; uartLog?: string; gdbHost?: string; gdbPort?: number }): void {
+    this.assertWritable();
+    const columns: Record<string, string> = { description: 'description', qemuVersion: 'qemu_version', freertosVersion: 'freertos_version', uartLog: 'uart_log', gdbHost: 'gdb_host', gdbPort: 'gdb_port' };
+    const sets: string[] = [];
+    const values: SQLiteValue[] = [];
+    for (const [key, column] of Object.entries(columns)) {
+      const v = (fields as Record<string, string | number | undefined>)[key];
+      if (v !== undefined) { sets.push(`${column} = ?`); values.push(v); }
+    }
+    if (sets.length === 0) return;
+    this.db.run(`UPDATE boot_sessions SET ${sets.join(', ')} WHERE session_id = ?`, [...values, sessionId]);
+  }
+
+  /** Buffers one executed instruction; committed with others in one transaction (see OpenOptions). */
+  appendStep(step: StepRow): void {
+    this.assertWritable();
+    const state = this.writeState(step.sessionId);
+    if (!Number.isSafeInteger(step.sequenceNumber) || (state.lastSeq !== null && step.sequenceNumber <= state.lastSeq)) {
+      throw new BootscopeError(ErrorCode.Database, `session ${step.sessionId}: sequence number ${step.sequenceNumber} must be an integer greater than the previous one (${state.lastSeq})`);
+    }
+    const us = this.clock.next(step.timestampUs === undefined ? undefined : toTimestampUs(step.timestampUs));
+    const timestamp = formatTimestampUs(us);
+    const current = toRegisterState(step.registers);
+    const keyframe = state.registers === null || step.keyframe === true || state.rowsSinceKeyframe + 1 >= this.options.keyframeInterval;
+    const registersJson = keyframe ? encodeFullRegisters(current) : encodeRegisterDelta(state.registers ?? new Map(), current);
+    state.registers = current;
+    state.rowsSinceKeyframe = keyframe ? 0 : state.rowsSinceKeyframe + 1;
+    state.lastSeq = step.sequenceNumber;
+    state.instructionCount++;
+
+    this.pending.push([step.sessionId, step.sequenceNumber, timestamp, addressToSql(step.pc), step.bytes, step.disassembly,
+      registersJson, addressToSql(step.sp), step.functionName, step.bootStage, step.exceptionLevel ?? null,
+      step.thumb === undefined || step.thumb === null ? null : step.thumb ? 1 : 0, step.sourceFile ?? null,
+      step.sourceLine ?? null, keyframe ? 1 : 0]);
+    this.pendingSessions.add(state);
+    this.trackStage(state, step.bootStage, step.sequenceNumber, us);
+
+    if (this.pending.length >= this.options.batchRows) this.flush();
+    else if (this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        try { this.flush(); } catch (e) { this.deferredError = e; }
+      }, this.options.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Stage transitions come from the steps themselves: a change of bootStage starts a new visit row. */
+  private trackStage(state: SessionWriteState, stageName: string, seq: number, us: number): void {
+    let visit = state.visit;
+    if (visit === null || visit.stageName !== stageName) {
+      const enterCount = (state.enterCounts.get(stageName) ?? 0) + 1;
+      state.enterCounts.set(stageName, enterCount);
+      visit = { stageId: null, ordinal: ++state.ordinal, stageName, enterCount, firstSeq: seq, lastSeq: seq, count: 0, startUs: us, endUs: us };
+      state.visit = visit;
+    }
+    visit.lastSeq = seq;
+    visit.endUs = us;
+    visit.count++;
+    this.dirtyVisits.set(visit, state);
+  }
+
+  /** Commits every buffered step (and the stage visits and counts they changed) in one transaction. */
+  flush(): void {
+    if (this.closed || this.readOnly) return;
+    if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
+    if (this.pending.length === 0 && this.dirtyVisits.size === 0) return;
+    const rows = this.pending;
+    const visits = [...this.dirtyVisits];
+    const sessions = [...this.pendingSessions];
+    const newVisits: VisitState[] = [];
+    const insertStep = this.stmt(`INSERT INTO instruction_traces (${STEP_COLUMNS.join(', ')}) VALUES (${STEP_COLUMNS.map(() => '?').join(', ')})`);
+    const insertVisit = this.stmt(`INSERT INTO boot_stages (session_id, ordinal, stage_name, enter_count, first_sequence_number,
+        last_sequence_number, instruction_count, start_time, end_time, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const updateVisit = this.stmt('UPDATE boot_stages SET last_sequence_number = ?, instruction_count = ?, end_time = ?, duration_us = ? WHERE stage_id = ?');
+    const updateCount = this.stmt('UPDATE boot_sessions SET instruction_count = ? WHERE session_id = ?');
+    try {
+      this.transaction(() => {
+        for (const row of rows) insertStep.run(row);
+        for (const [visit, state] of visits) {
+          const endTime = formatTimestampUs(visit.endUs);
+          if (visit.stageId === null) {
+            visit.stageId = num(insertVisit.run([state.sessionId, visit.ordinal, visit.stageName, visit.enterCount, visit.firstSeq,
+              visit.lastSeq, visit.count, formatTimestampUs(visit.startUs), endTime, visit.endUs - visit.startUs]).lastInsertRowid);
+            newVisits.push(visit);
+          } else {
+            updateVisit.run([visit.lastSeq, visit.count, endTime, visit.endUs - visit.startUs, visit.stageId]);
+          }
+        }
+        for (const state of sessions) updateCount.run([state.instructionCount, state.sessionId]);
+      });
+    } catch (e) {
+      for (const v of newVisits) v.stageId = null; // rolled back: insert again next time
+      throw e instanceof BootscopeError ? e : new BootscopeError(ErrorCode.Database, `${this.file}: writing ${rows.length} steps failed: ${(e as Error).message}`, { cause: e });
+    }
+    this.pending = [];
+    this.pendingSessions = new Set();
+    this.dirtyVisits.clear();
+    const committed = new Map<number, number>();
+    for (const state of sessions) {
+      state.committedSeq = state.lastSeq;
+      if (state.lastSeq !== null) committed.set(state.sessionId, state.lastSeq);
+    }
+    if (committed.size > 0) this.options.onCommit?.(committed);
+  }
+
+  /** Last sequence number of `sessionId` known to be committed to the file by this writer. */
+  committedSequence(sessionId: number): number | null {
+    return this.sessions.get(sessionId)?.committedSeq ?? null;
+  }
+
+  /**
+   * Stores a snapshot of memory regions taken at step `sequenceNumber`. Flushes pending steps first so the
+   * snapshot's timestamp is that of an instruction row already in the file (seed 4.3 joins on it).
+   * Computes MD5, aligned pattern results and first mismatch; region bytes already stored are not stored
+   * again. Returns the snapshot_id.
+   */
+  addSnapshot(s: SnapshotCapture): number {
+    this.assertWritable();
+    const state = this.writeState(s.sessionId);
+    this.flush();
+    const step = this.stmt('SELECT timestamp, pc_address, boot_stage FROM instruction_traces WHERE session_id = ? AND sequence_number = ?')
+      .get([s.sessionId, s.sequenceNumber]);
+    const timestamp = step ? String(step.timestamp) : formatTimestampUs(this.clock.next(s.timestampUs === undefined ? undefined : toTimestampUs(s.timestampUs)));
+    const bootStage = s.bootStage ?? (step ? strOrNull(step.boot_stage) : null);
+    const pc = s.pc ?? (step ? addressFromSql(step.pc_address) : null);
+    if (bootStage === null || pc === null) {
+      throw new BootscopeError(ErrorCode.Database, `snapshot at step ${s.sequenceNumber} of session ${s.sessionId}: no such step is recorded, so bootStage and pc must be given`);
+    }
+
+    const prepared = s.regions.map((r) => {
+      const md5 = createHash('md5').update(r.data).digest('hex');
+      const threshold = r.threshold ?? DEFAULT_PATTERN_THRESHOLD;
+      const pattern = r.expectedPattern === undefined || r.expectedPattern === null ? null : checkPattern(r.data, r.expectedPattern, threshold);
+      const previous = state.lastChecksums.get(r.name);
+      return { r, md5, threshold, pattern, changed: previous === undefined ? null : previous !== md5 };
+    });
+    const metadata = prepared.map(({ r, md5, changed }) => ({
+      name: r.name, start: Number(BigInt.asUintN(64, BigInt(r.start))), size: r.data.byteLength, checksum: md5, changed,
+    }));
+    const totalSize = prepared.reduce((sum, p) => sum + p.r.data.byteLength, 0);
+    const changedRegions = prepared.filter((p) => p.changed !== false).length;
+
+    const snapshotId = this.transaction(() => {
+      const id = num(this.stmt(`INSERT INTO memory_snapshots (session_id, timestamp, boot_stage, pc_address, memory_regions,
+          total_size, sequence_number, trigger, changed_regions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run([s.sessionId, timestamp, bootStage, addressToSql(pc), JSON.stringify(metadata), totalSize, s.sequenceNumber, s.trigger, changedRegions]).lastInsertRowid);
+      for (const { r, md5, threshold, pattern, changed } of prepared) {
+        const blobId = this.blobIdFor(md5, r.data);
+        const start = BigInt.asUintN(64, BigInt(r.start));
+        this.stmt(`INSERT INTO snapshot_regions (snapshot_id, region_name, start_address, end_address, size, blob_id,
+            expected_pattern, pattern_matches, checksum, total_words, match_percentage, success, first_mismatch_offset,
+            threshold, physical, changed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run([
+          id, r.name, addressToSql(start), addressToSql(start + BigInt(r.data.byteLength)), r.data.byteLength, blobId,
+          r.expectedPattern ?? null, pattern?.matches ?? null, md5, pattern?.totalWords ?? Math.floor(r.data.byteLength / 4),
+          pattern?.percentage ?? null, pattern === null ? null : pattern.success ? 1 : 0, pattern?.firstMismatchOffset ?? null,
+          pattern === null ? null : threshold, r.physical === undefined ? null : r.physical ? 1 : 0,
+          changed === null ? null : changed ? 1 : 0,
+        ]);
+      }
+      return id;
+    });
+    for (const { r, md5 } of prepared) state.lastChecksums.set(r.name, md5);
+    return snapshotId;
+  }
+
+  /** Content-addressed region bytes: an existing blob with the same md5, size AND bytes is reused. */
+  private blobIdFor(md5: string, data: Uint8Array): number {
+    for (const row of this.stmt('SELECT blob_id, data FROM region_blobs WHERE md5 = ? AND size = ?').all([md5, data.byteLength])) {
+      const stored = row.data;
+      if (stored instanceof Uint8Array && Buffer.compare(stored, data) === 0) return num(row.blob_id);
+    }
+    return num(this.stmt('INSERT INTO region_blobs (md5, size, data) VALUES (?, ?, ?)').run([md5, data.byteLength, data]).lastInsertRowid);
+  }
+
+  addMetric(sessionId: number, name: string, value: number, unit?: string): void {
+    this.assertWritable();
+    this.stmt('INSERT INTO metrics (session_id, name, value, unit, recorded_at) VALUES (?, ?, ?, ?, ?)')
+      .run([sessionId, name, value, unit ?? null, formatTimestampUs(nowUs())]);
+  }
+
+  /** Commits pending steps and closes the session: end_time, status, end_reason, instruction_count. */
+  endSession(sessionId: number, status: Exclude<SessionStatus, 'recording'>, endReason?: string): void {
+    this.assertWritable();
+    this.flush();
+    const state = this.sessions.get(sessionId);
+    const endTime = formatTimestampUs(this.clock.next());
+    this.transaction(() => {
+      const changes = this.stmt(`UPDATE boot_sessions SET status = ?, end_reason = ?, end_time = ?,
+          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?) WHERE session_id = ?`)
+        .run([status, endReason ?? null, endTime, sessionId, sessionId]).changes;
+      if (changes === 0) throw new BootscopeError(ErrorCode.Database, `no session ${sessionId} in ${this.file}`);
+    });
+    if (state) this.sessions.delete(sessionId);
+  }
+
+  /** Flushes, ends the sessions this writer still has open as 'stopped' unless told otherwise, closes. */
+  /**
+   * Removes a session and everything recorded in it (steps, stage visits, snapshots, metrics), and the
+   * region contents no other snapshot shares. One transaction: a crash leaves the session whole or gone.
+   */
+  deleteSession(sessionId: number): void {
+    this.assertWritable();
+    if (this.pending.length > 0) this.flush();
+    this.transaction(() => {
+      const exists = this.stmt('SELECT 1 AS one FROM boot_sessions WHERE session_id = ?').get([sessionId]);
+      if (!exists) throw new BootscopeError(ErrorCode.Database, `session ${sessionId} does not exist in ${this.file}; list sessions with \`bootscope sessions\``);
+      this.stmt('DELETE FROM instruction_traces WHERE session_id = ?').run([sessionId]);
+      this.stmt('DELETE FROM boot_stages WHERE session_id = ?').run([sessionId]);
+      this.stmt('DELETE FROM metrics WHERE session_id = ?').run([sessionId]);
+      this.stmt('DELETE FROM snapshot_regions WHERE snapshot_id IN (SELECT snapshot_id FROM memory_snapshots WHERE session_id = ?)').run([sessionId]);
+      this.stmt('DELETE FROM memory_snapshots WHERE session_id = ?').run([sessionId]);
+      this.stmt('DELETE FROM region_blobs WHERE blob_id NOT IN (SELECT blob_id FROM snapshot_regions)').run([]);
+      this.stmt('DELETE FROM boot_sessions WHERE session_id = ?').run([sessionId]);
+    });
+    this.sessions.delete(sessionId);
+  }
+
+  close(openSessionsStatus: Exclude<SessionStatus, 'recording'> | null = 'stopped'): void {
+    if (this.closed) return;
+    try {
+      if (!this.readOnly) {
+        this.flush();
+        if (openSessionsStatus !== null) {
+          for (const id of [...this.sessions.keys()]) this.endSession(id, openSessionsStatus, 'recording file closed');
+        }
+      }
+    } finally {
+      this.closed = true;
+      if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+      for (const s of this.statements.values()) { try { s.finalize(); } catch { /* closing anyway */ } }
+      this.statements.clear();
+      try { this.db.close(); } finally { this.unregister(); }
+    }
+  }
+
+  // ---- read side ----
+
+  /** Pending steps are committed before any read, so reads see everything appended so far. */
+  private beforeRead(): void {
+    this.assertOpen();
+    if (!this.readOnly && this.pending.length > 0) this.flush();
+  }
+
+  listSessions(): SessionInfo[] {
+    this.beforeRead();
+    return this.stmt('SELECT * FROM boot_sessions ORDER BY session_id').all().map(sessionFromRow);
+  }
+
+  getSession(sessionId: number): SessionInfo | null {
+    this.beforeRead();
+    const row = this.stmt('SELECT * FROM boot_sessions WHERE session_id = ?').get([sessionId]);
+    return row ? sessionFromRow(row) : null;
+  }
+
+  /** Stage visits in order of entry (one row per transition). */
+  stages(sessionId: number): StageVisit[] {
+    this.beforeRead();
+    return this.stmt('SELECT * FROM boot_stages WHERE session_id = ? ORDER BY ordinal').all([sessionId]).map((r) => ({
+      stageId: num(r.stage_id), sessionId: num(r.session_id), ordinal: num(r.ordinal), stageName: String(r.stage_name),
+      enterCount: num(r.enter_count), firstSequenceNumber: num(r.first_sequence_number), lastSequenceNumber: num(r.last_sequence_number),
+      instructionCount: num(r.instruction_count), startTime: String(r.start_time), endTime: String(r.end_time), durationUs: num(r.duration_us),
+    }));
+  }
+
+  snapshots(sessionId: number): SnapshotInfo[] {
+    this.beforeRead();
+    return this.stmt('SELECT * FROM memory_snapshots WHERE session_id = ? ORDER BY snapshot_id').all([sessionId]).map((r) => ({
+      snapshotId: num(r.snapshot_id), sessionId: num(r.session_id), timestamp: String(r.timestamp), bootStage: String(r.boot_stage),
+      pc: addressFromSql(r.pc_address), sequenceNumber: numOrNull(r.sequence_number), trigger: strOrNull(r.trigger) as SnapshotTrigger | null,
+      totalSize: num(r.total_size), changedRegions: numOrNull(r.changed_regions),
+    }));
+  }
+
+  regions(snapshotId: number, opts: { withData?: boolean } = {}): RegionInfo[] {
+    this.beforeRead();
+    const sql = opts.withData
+      ? 'SELECT * FROM memory_regions WHERE snapshot_id = ? ORDER BY region_id'
+      : 'SELECT * FROM snapshot_regions WHERE snapshot_id = ? ORDER BY region_id';
+    return this.stmt(sql).all([snapshotId]).map((r) => {
+      const info: RegionInfo = {
+        regionId: num(r.region_id), snapshotId: num(r.snapshot_id), regionName: String(r.region_name),
+        startAddress: addressFromSql(r.start_address), endAddress: addressFromSql(r.end_address), size: num(r.size),
+        expectedPattern: numOrNull(r.expected_pattern), patternMatches: numOrNull(r.pattern_matches), totalWords: numOrNull(r.total_words),
+        matchPercentage: numOrNull(r.match_percentage), success: boolOrNull(r.success), firstMismatchOffset: numOrNull(r.first_mismatch_offset),
+        threshold: numOrNull(r.threshold), checksum: strOrNull(r.checksum), physical: boolOrNull(r.physical), changed: boolOrNull(r.changed),
+      };
+      if (opts.withData) info.data = blobOrNull(r.data) ?? new Uint8Array();
+      return info;
+    });
+  }
+
+  /** Full register state at step `sequenceNumber` (from the nearest keyframe at or before it). */
+  registersAt(sessionId: number, sequenceNumber: number): RegisterState | null {
+    this.beforeRead();
+    const rows = this.rowsFromKeyframe(sessionId, sequenceNumber, 'sequence_number, registers');
+    if (rows.length === 0) return null;
+    const state: RegisterState = new Map();
+    for (const r of rows) applyRegisterJson(state, strOrNull(r.registers));
+    return state;
+  }
+
+  /** Rows of the session from the last keyframe at or before `seq` up to `seq`, ascending. */
+  private rowsFromKeyframe(sessionId: number, seq: number, columns: string): Row[] {
+    const keyframe = this.stmt(`SELECT sequence_number FROM instruction_traces INDEXED BY idx_instruction_traces_keyframes
+        WHERE session_id = ? AND sequence_number <= ? AND registers_full = 1 ORDER BY sequence_number DESC LIMIT 1`).get([sessionId, seq]);
+    if (!keyframe) return [];
+    return this.stmt(`SELECT ${columns} FROM instruction_traces WHERE session_id = ? AND sequence_number BETWEEN ? AND ? ORDER BY sequence_number`)
+      .all([sessionId, num(keyframe.sequence_number), seq]);
+  }
+
+  step(sessionId: number, sequenceNumber: number): StepRecord | null {
+    const [record] = this.steps(sessionId, sequenceNumber, 1);
+    return record && record.sequenceNumber === sequenceNumber ? record : null;
+  }
+
+  /** Up to `count` steps with sequence_number >= fromSeq, each with its full register state. */
+  steps(sessionId: number, fromSeq: number, count: number): StepRecord[] {
+    this.beforeRead();
+    const rows = this.stmt('SELECT * FROM instruction_traces WHERE session_id = ? AND sequence_number >= ? ORDER BY sequence_number LIMIT ?')
+      .all([sessionId, fromSeq, count]);
+    if (rows.length === 0) return [];
+    const state: RegisterState = new Map();
+    const firstSeq = num(rows[0].sequence_number);
+    if (num(rows[0].registers_full) !== 1) {
+      for (const r of this.rowsFromKeyframe(sessionId, firstSeq - 1, 'registers')) applyRegisterJson(state, strOrNull(r.registers));
+    }
+    return rows.map((r) => {
+      const changed = applyRegisterJson(state, strOrNull(r.registers));
+      return {
+        sessionId: num(r.session_id), sequenceNumber: num(r.sequence_number), timestamp: String(r.timestamp), pc: addressFromSql(r.pc_address),
+        bytes: blobOrNull(r.instruction_bytes), disassembly: strOrNull(r.disassembly), registers: new Map(state), changedRegisters: changed,
+        registersFull: num(r.registers_full) === 1, sp: r.stack_pointer === null ? null : addressFromSql(r.stack_pointer),
+        functionName: strOrNull(r.function_name), bootStage: strOrNull(r.boot_stage), exceptionLevel: numOrNull(r.exception_level),
+        thumb: boolOrNull(r.thumb), sourceFile: strOrNull(r.source_file), sourceLine: numOrNull(r.source_line),
+      };
+    });
+  }
+
+  /**
+   * Runs one read-only statement of user SQL (read-only-sql.ts refuses anything that could write).
+   * Values are as SQLite returns them (integers beyond 2^53 as bigint, BLOBs as Uint8Array). Result
+   * columns with the same name share the last one's value (node-sqlite3-wasm returns rows as objects).
+   */
+  query(sql: string, params: SQLiteValue[] | Record<string, SQLiteValue> = [], opts: { maxRows?: number } = {}): QueryResult {
+    const { columns, rows } = this.iterateQuery(sql, params);
+    const maxRows = opts.maxRows ?? Number.POSITIVE_INFINITY;
+    const out: SQLiteValue[][] = [];
+    let truncated = false;
+    for (const row of rows) {
+      if (out.length >= maxRows) { truncated = true; break; }
+      out.push(row);
+    }
+    return { columns, rows: out, truncated };
+  }
+
+  /**
+   * Like query(), but yields rows one at a time (CSV export of large results). While the iterator is
+   * open the file's read lock is held: another process's writer waits (busy timeout) until it finishes.
+   */
+  iterateQuery(sql: string, params: SQLiteValue[] | Record<string, SQLiteValue> = []): { columns: string[]; rows: Generator<SQLiteValue[]> } {
+    this.beforeRead();
+    const statement = checkReadOnlySql(this.db, sql);
+    let prepared: Statement;
+    try {
+      prepared = this.db.prepare(statement);
+    } catch (e) {
+      throw new BootscopeError(ErrorCode.Database, `query failed: ${(e as Error).message}`, { cause: e });
+    }
+    // node-sqlite3-wasm keeps the column names private; 0.8.60 is pinned and a test covers this.
+    const columns = (prepared as unknown as { _getColumnNames(): string[] })._getColumnNames();
+    const file = this.file;
+    function* rows(): Generator<SQLiteValue[]> {
+      try {
+        for (const row of prepared.iterate(params) as IterableIterator<Row>) yield columns.map((c) => row[c]);
+      } catch (e) {
+        throw new BootscopeError(ErrorCode.Database, isBusy(e)
+          ? `${file}: database is locked; ${describeLockHolders(file)}` : `query failed: ${(e as Error).message}`, { cause: e });
+      } finally {
+        prepared.finalize();
+      }
+    }
+    return { columns, rows: rows() };
+  }
+}
+
+function sessionFromRow(r: Row): SessionInfo {
+  return {
+    sessionId: num(r.session_id), startTime: String(r.start_time), endTime: strOrNull(r.end_time), description: strOrNull(r.description),
+    qemuVersion: strOrNull(r.qemu_version), freertosVersion: strOrNull(r.freertos_version), status: String(r.status) as SessionStatus,
+    endReason: strOrNull(r.end_reason), arch: strOrNull(r.arch), configJson: strOrNull(r.config_json), instructionCount: num(r.instruction_count),
+    elfPath: strOrNull(r.elf_path), elfMd5: strOrNull(r.elf_md5), gdbHost: strOrNull(r.gdb_host), gdbPort: numOrNull(r.gdb_port),
+    uartLog: strOrNull(r.uart_log), keyframeInterval: numOrNull(r.keyframe_interval),
+  };
+}

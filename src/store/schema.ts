@@ -1,0 +1,226 @@
+// The recording file's schema: the seed's four tables (methodology section 2.2) with their exact names and
+// columns first, then our additions as new columns and new tables, never renames. Versioned with
+// PRAGMA user_version; MIGRATIONS are applied in order by applyMigrations and recorded in schema_migrations.
+//
+// Design notes (why the shape is what it is):
+// - memory_regions is a VIEW over snapshot_regions + region_blobs: region contents are content-addressed
+//   (md5 + size, bytes compared on a hit), so a snapshot whose regions did not change stores no new bytes,
+//   while `SELECT data FROM memory_regions` still returns the raw BLOB (seed 4.1/4.3 only SELECT).
+// - end_address = start_address + size (exclusive end).
+// - Addresses are INTEGER; a 64-bit address >= 2^63 is stored as its two's-complement signed value
+//   (SQLite integers are signed 64-bit). printf('0x%x', pc_address) prints it correctly in raw SQL.
+// - instruction_traces.registers is delta-encoded (see registers.ts); registers_full = 1 marks keyframes.
+// - boot_stages has one row per stage VISIT (a stage entered twice = two rows, enter_count 1 and 2);
+//   boot_stage_summary aggregates the visits per stage.
+// - Only features SQLite 3.40 (Debian's sqlite3 CLI and Python) reads are used.
+import type { Database } from 'node-sqlite3-wasm';
+import { BootscopeError, ErrorCode } from '../common/errors';
+
+export const SESSION_STATUSES = ['recording', 'completed', 'stopped', 'qemu-exited', 'error', 'interrupted'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const SNAPSHOT_TRIGGERS = ['stage', 'interval', 'manual', 'start', 'end'] as const;
+export type SnapshotTrigger = (typeof SNAPSHOT_TRIGGERS)[number];
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const inList = (values: readonly string[]): string => values.map((v) => `'${v}'`).join(', ');
+
+const V1_INITIAL = `
+CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+);
+
+-- seed 2.2 boot_sessions, then additions
+CREATE TABLE boot_sessions (
+    session_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    start_time TEXT NOT NULL,
+    end_time TEXT,
+    description TEXT,
+    qemu_version TEXT,
+    freertos_version TEXT,
+    status TEXT NOT NULL DEFAULT 'recording' CHECK (status IN (${inList(SESSION_STATUSES)})),
+    end_reason TEXT,
+    arch TEXT,
+    config_json TEXT,
+    instruction_count INTEGER NOT NULL DEFAULT 0,
+    elf_path TEXT,
+    elf_md5 TEXT,
+    gdb_host TEXT,
+    gdb_port INTEGER,
+    uart_log TEXT,
+    keyframe_interval INTEGER        -- K: every K-th step row holds the full register state
+);
+
+-- seed 2.2 memory_snapshots, then additions
+CREATE TABLE memory_snapshots (
+    snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER REFERENCES boot_sessions(session_id),
+    timestamp TEXT NOT NULL,
+    boot_stage TEXT NOT NULL,
+    pc_address INTEGER NOT NULL,
+    memory_regions TEXT NOT NULL,  -- JSON metadata
+    total_size INTEGER NOT NULL,
+    sequence_number INTEGER,         -- the step at which it was taken (same timestamp as that step's row)
+    trigger TEXT CHECK (trigger IN (${inList(SNAPSHOT_TRIGGERS)})),
+    changed_regions INTEGER          -- regions whose checksum differs from the session's previous snapshot
+);
+CREATE INDEX idx_memory_snapshots_session ON memory_snapshots(session_id, sequence_number);
+CREATE INDEX idx_memory_snapshots_timestamp ON memory_snapshots(timestamp);
+
+-- Region contents, stored once per distinct (md5, size, bytes).
+CREATE TABLE region_blobs (
+    blob_id INTEGER PRIMARY KEY,
+    md5 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX idx_region_blobs_md5 ON region_blobs(md5, size);
+
+-- One row per region per snapshot; pattern results are on aligned little-endian 32-bit words.
+CREATE TABLE snapshot_regions (
+    region_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    snapshot_id INTEGER NOT NULL REFERENCES memory_snapshots(snapshot_id),
+    region_name TEXT NOT NULL,
+    start_address INTEGER NOT NULL,
+    end_address INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    blob_id INTEGER NOT NULL REFERENCES region_blobs(blob_id),
+    expected_pattern INTEGER,
+    pattern_matches INTEGER,
+    checksum TEXT,
+    total_words INTEGER,
+    match_percentage REAL,
+    success INTEGER,
+    first_mismatch_offset INTEGER,
+    threshold REAL,
+    physical INTEGER,
+    changed INTEGER                  -- 1 when checksum differs from this region in the previous snapshot
+);
+CREATE INDEX idx_snapshot_regions_snapshot ON snapshot_regions(snapshot_id);
+
+-- seed 2.2 memory_regions: same columns in the same order, then additions.
+CREATE VIEW memory_regions AS
+SELECT r.region_id, r.snapshot_id, r.region_name, r.start_address, r.end_address, r.size, b.data,
+       r.expected_pattern, r.pattern_matches, r.checksum,
+       r.total_words, r.match_percentage, r.success, r.first_mismatch_offset, r.threshold, r.physical,
+       r.changed, r.blob_id
+FROM snapshot_regions r JOIN region_blobs b ON b.blob_id = r.blob_id;
+
+-- seed 2.2 instruction_traces, then additions
+CREATE TABLE instruction_traces (
+    trace_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER REFERENCES boot_sessions(session_id),
+    sequence_number INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    pc_address INTEGER NOT NULL,
+    instruction_bytes BLOB,       -- Raw ARM instruction
+    disassembly TEXT,            -- Human-readable disassembly
+    registers TEXT,              -- JSON: all registers when registers_full = 1, else only changed ones
+    stack_pointer INTEGER,
+    function_name TEXT,
+    boot_stage TEXT,
+    exception_level INTEGER,
+    thumb INTEGER,
+    source_file TEXT,
+    source_line INTEGER,
+    registers_full INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX idx_instruction_traces_session_seq ON instruction_traces(session_id, sequence_number);
+CREATE INDEX idx_instruction_traces_pc ON instruction_traces(pc_address);
+CREATE INDEX idx_instruction_traces_timestamp ON instruction_traces(timestamp);
+CREATE INDEX idx_instruction_traces_keyframes ON instruction_traces(session_id, sequence_number) WHERE registers_full = 1;
+
+-- One row per stage visit (seed architecture figure: boot_stages).
+CREATE TABLE boot_stages (
+    stage_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER NOT NULL REFERENCES boot_sessions(session_id),
+    ordinal INTEGER NOT NULL,                 -- 1, 2, 3 ... in order of entry within the session
+    stage_name TEXT NOT NULL,
+    enter_count INTEGER NOT NULL,             -- n-th entry into this stage within the session
+    first_sequence_number INTEGER NOT NULL,
+    last_sequence_number INTEGER NOT NULL,
+    instruction_count INTEGER NOT NULL,
+    start_time TEXT NOT NULL,                 -- timestamp of the visit's first step
+    end_time TEXT NOT NULL,                   -- timestamp of the visit's last step
+    duration_us INTEGER NOT NULL              -- end_time - start_time in microseconds (exact)
+);
+CREATE UNIQUE INDEX idx_boot_stages_session ON boot_stages(session_id, ordinal);
+
+CREATE VIEW boot_stage_summary AS
+SELECT session_id, stage_name,
+       MIN(ordinal) AS first_ordinal,
+       COUNT(*) AS enter_count,
+       SUM(instruction_count) AS instruction_count,
+       SUM(duration_us) AS duration_us,
+       MIN(first_sequence_number) AS first_sequence_number,
+       MAX(last_sequence_number) AS last_sequence_number,
+       MIN(start_time) AS start_time,
+       MAX(end_time) AS end_time
+FROM boot_stages
+GROUP BY session_id, stage_name;
+
+-- seed architecture figure: metrics
+CREATE TABLE metrics (
+    metric_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER REFERENCES boot_sessions(session_id),
+    name TEXT NOT NULL,
+    value REAL,
+    unit TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX idx_metrics_session ON metrics(session_id, name);
+`;
+
+/** Ordered: entry i upgrades a file from user_version i to i + 1. Append; never edit a shipped one. */
+const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema (seed 2.2 tables + boot_stages, metrics, region_blobs)', sql: V1_INITIAL },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+export function schemaVersionOf(db: Database): number {
+  const row = db.get('PRAGMA user_version');
+  return Number(row?.user_version ?? 0);
+}
+
+function isEmptyDatabase(db: Database): boolean {
+  const row = db.get("SELECT COUNT(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+  return Number(row?.n ?? 0) === 0;
+}
+
+/**
+ * Brings `db` to SCHEMA_VERSION, each migration in its own transaction. A file that already has tables but
+ * user_version 0 was not written by Bootscope (e.g. the seed's own Python tool): refuse rather than guess.
+ */
+export function applyMigrations(db: Database, file: string): { from: number; to: number } {
+  const from = schemaVersionOf(db);
+  if (from > SCHEMA_VERSION) {
+    throw new BootscopeError(ErrorCode.Database,
+      `${file} has schema version ${from}, newer than this Bootscope understands (${SCHEMA_VERSION}); update Bootscope to open it`);
+  }
+  if (from === 0 && !isEmptyDatabase(db)) {
+    throw new BootscopeError(ErrorCode.Database,
+      `${file} is an SQLite file but not a Bootscope recording (user_version 0 and existing tables); choose another file`);
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= from) continue;
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec(m.sql);
+      db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, new Date().toISOString()]);
+      db.exec(`PRAGMA user_version = ${m.version}`);
+      db.exec('COMMIT');
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw new BootscopeError(ErrorCode.Database, `${file}: schema migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { from, to: SCHEMA_VERSION };
+}

@@ -1,0 +1,249 @@
+// RecordingStore against real SQLite files: register reconstruction, stage visits, snapshot dedup and
+// timestamps, recovery of interrupted sessions, read-only and single-writer rules, the query guard.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { RecordingStore } from '../../src/store/recording-store';
+import { recordSyntheticSession, SEED_REGIONS } from '../../src/store/synthetic-session';
+import { BootscopeError } from '../../src/common/errors';
+
+const quiet = (): void => undefined;
+let dir: string;
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-store-')); });
+after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+const fileIn = (name: string): string => path.join(dir, name);
+
+/** Writes `n` steps with random 64-bit register changes and returns the full state after each step. */
+function writeRandomSteps(store: RecordingStore, sessionId: number, n: number): Map<number, Map<string, bigint>> {
+  let seed = 7;
+  const rand = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+  const regs = new Map<string, bigint>();
+  for (let i = 0; i < 31; i++) regs.set(`x${i}`, BigInt(i));
+  regs.set('sp', 0xffff_8000_0000_1000n).set('pc', 0xffff_0000_4000_0000n).set('cpsr', 0x3c5n);
+  const truth = new Map<number, Map<string, bigint>>();
+  for (let seq = 0; seq < n; seq++) {
+    regs.set('pc', (regs.get('pc') ?? 0n) + 4n);
+    const name = `x${Math.floor(rand() * 31)}`;
+    regs.set(name, BigInt(Math.floor(rand() * 2 ** 32)) * BigInt(Math.floor(rand() * 2 ** 32)));
+    store.appendStep({
+      sessionId, sequenceNumber: seq, pc: regs.get('pc') ?? 0n, bytes: new Uint8Array([0x1f, 0x20, 0x03, 0xd5]),
+      disassembly: 'nop', registers: regs, sp: regs.get('sp') ?? 0n, functionName: 'unknown',
+      bootStage: seq < n / 2 ? 'early' : 'late', exceptionLevel: 1, thumb: false,
+    });
+    truth.set(seq, new Map(regs));
+  }
+  return truth;
+}
+
+describe('registers', () => {
+  let store: RecordingStore;
+  let sessionId: number;
+  let truth: Map<number, Map<string, bigint>>;
+  before(() => {
+    store = RecordingStore.open(fileIn('regs.db'), { keyframeInterval: 64, log: quiet });
+    sessionId = store.beginSession({ arch: 'aarch64' });
+    truth = writeRandomSteps(store, sessionId, 1000);
+    store.endSession(sessionId, 'completed');
+  });
+  after(() => store.close());
+
+  test('registersAt rebuilds the exact 64-bit state at every step', () => {
+    for (let seq = 0; seq < 1000; seq++) assert.deepEqual(store.registersAt(sessionId, seq), truth.get(seq), `step ${seq}`);
+  });
+
+  test('only the first row and every 64th row are keyframes', () => {
+    const { rows } = store.query('SELECT sequence_number FROM instruction_traces WHERE registers_full = 1 ORDER BY 1');
+    assert.deepEqual(rows.map((r) => r[0]), Array.from({ length: 16 }, (_, i) => i * 64));
+  });
+
+  test('a delta row stores only pc and the changed register', () => {
+    const { rows } = store.query('SELECT registers FROM instruction_traces WHERE sequence_number = 5');
+    assert.ok(Object.keys(JSON.parse(String(rows[0][0])) as object).length <= 2);
+  });
+
+  test('steps() pages carry the full state of every step', () => {
+    const page = store.steps(sessionId, 100, 50);
+    assert.equal(page.length, 50);
+    page.forEach((s) => assert.deepEqual(s.registers, truth.get(s.sequenceNumber)));
+  });
+
+  test('a 64-bit pc above 2^63 round-trips through pc_address', () => {
+    assert.equal(store.step(sessionId, 10)?.pc, 0xffff_0000_4000_0000n + 44n);
+  });
+
+  test('the documented plain-SQL lookup of one register agrees with registersAt', () => {
+    const { rows } = store.query(`SELECT json_extract(registers, '$.x3') FROM instruction_traces
+      WHERE session_id = ? AND sequence_number <= ? AND json_type(registers, '$.x3') IS NOT NULL
+      ORDER BY sequence_number DESC LIMIT 1`, [sessionId, 777]);
+    const raw = rows[0][0];
+    const value = typeof raw === 'string' ? BigInt(raw) : BigInt(raw as number);
+    assert.equal(value, truth.get(777)?.get('x3'));
+  });
+});
+
+describe('sessions, stages and snapshots', () => {
+  let store: RecordingStore;
+  let sessionId: number;
+  before(() => {
+    store = RecordingStore.open(fileIn('synthetic.db'), { log: quiet });
+    sessionId = recordSyntheticSession(store, { instructions: 15_000 }).sessionId;
+  });
+  after(() => store.close());
+
+  test('endSession sets status, reason and instruction count', () => {
+    const s = store.getSession(sessionId);
+    assert.deepEqual([s?.status, s?.endReason, s?.instructionCount], ['completed', 'synthetic session complete', 15_000]);
+  });
+
+  test('every stage visit is a row, re-entries counted', () => {
+    const visits = store.stages(sessionId);
+    assert.equal(visits.length, 15);
+    assert.deepEqual(visits.filter((v) => v.stageName === 'pattern_painting').map((v) => v.enterCount), [1, 2, 3, 4]);
+    assert.equal(visits.reduce((n, v) => n + v.instructionCount, 0), 15_000);
+  });
+
+  test('stage visits tile the sequence numbers without gaps', () => {
+    const visits = store.stages(sessionId);
+    for (let i = 1; i < visits.length; i++) assert.equal(visits[i].firstSequenceNumber, visits[i - 1].lastSequenceNumber + 1);
+  });
+
+  test('step timestamps are strictly increasing', () => {
+    const { rows } = store.query('SELECT COUNT(*) FROM instruction_traces a JOIN instruction_traces b ON b.sequence_number = a.sequence_number + 1 AND b.session_id = a.session_id WHERE b.timestamp <= a.timestamp');
+    assert.equal(rows[0][0], 0);
+  });
+
+  test('every snapshot joins exactly one instruction row on timestamp', () => {
+    const { rows } = store.query('SELECT ms.snapshot_id, COUNT(it.trace_id) FROM memory_snapshots ms LEFT JOIN instruction_traces it ON it.timestamp = ms.timestamp GROUP BY ms.snapshot_id');
+    assert.equal(rows.length, 15);
+    rows.forEach((r) => assert.equal(r[1], 1));
+  });
+
+  test('unchanged region contents are stored once', () => {
+    const { rows } = store.query('SELECT COUNT(*), COUNT(DISTINCT blob_id), (SELECT COUNT(*) FROM region_blobs) FROM snapshot_regions');
+    const [regions, distinct, blobs] = rows[0].map(Number);
+    assert.equal(regions, 15 * SEED_REGIONS.length);
+    assert.equal(distinct, blobs);
+    assert.ok(blobs < regions / 2, `${blobs} blobs for ${regions} regions`);
+  });
+
+  test('regions(withData) returns the bytes whose md5 is the checksum', () => {
+    const [snap] = store.snapshots(sessionId);
+    for (const r of store.regions(snap.snapshotId, { withData: true })) {
+      assert.equal(r.data?.byteLength, r.size);
+      assert.equal(r.endAddress - r.startAddress, BigInt(r.size));
+    }
+  });
+
+  test('a snapshot with no step row at that sequence number needs a stage and pc', () => {
+    const id = store.beginSession({ arch: 'arm' });
+    assert.throws(() => store.addSnapshot({ sessionId: id, sequenceNumber: 0, trigger: 'start', regions: [] }), BootscopeError);
+    store.endSession(id, 'stopped');
+  });
+
+  test('a sequence number that does not increase is refused', () => {
+    const id = store.beginSession({ arch: 'arm' });
+    const step = { sessionId: id, sequenceNumber: 5, pc: 0, bytes: new Uint8Array(4), disassembly: 'nop', registers: { pc: 0 }, sp: 0, functionName: 'unknown', bootStage: 's' };
+    store.appendStep(step);
+    assert.throws(() => store.appendStep(step), /greater than the previous/);
+    store.endSession(id, 'stopped');
+  });
+});
+
+describe('query guard', () => {
+  let store: RecordingStore;
+  before(() => {
+    store = RecordingStore.open(fileIn('guard.db'), { log: quiet });
+    recordSyntheticSession(store, { instructions: 200, snapshots: false });
+  });
+  after(() => store.close());
+
+  for (const sql of [
+    'DELETE FROM instruction_traces',
+    'WITH x AS (SELECT 1) DELETE FROM instruction_traces',
+    'SELECT 1; DELETE FROM instruction_traces',
+    'PRAGMA user_version = 99',
+    'PRAGMA journal_mode',
+    "ATTACH 'other.db' AS o",
+    "VACUUM INTO 'copy.db'",
+    'CREATE TEMP TABLE t(x)',
+  ]) {
+    test(`refuses: ${sql}`, () => assert.throws(() => store.query(sql), /query refused/));
+  }
+
+  test('allows a SELECT with a semicolon inside a string and a trailing semicolon', () => {
+    assert.deepEqual(store.query("SELECT 'a;b' AS s;").rows, [['a;b']]);
+  });
+
+  test('allows read-only PRAGMAs and EXPLAIN QUERY PLAN', () => {
+    assert.equal(store.query('PRAGMA user_version').rows[0][0], 1);
+    assert.ok(store.query('EXPLAIN QUERY PLAN SELECT * FROM instruction_traces WHERE pc_address = 1').rows.length > 0);
+  });
+
+  test('returns column names even when no row matches', () => {
+    assert.deepEqual(store.query('SELECT trace_id, pc_address FROM instruction_traces WHERE 0').columns, ['trace_id', 'pc_address']);
+  });
+
+  test('maxRows truncates and says so', () => {
+    const r = store.query('SELECT trace_id FROM instruction_traces', [], { maxRows: 10 });
+    assert.deepEqual([r.rows.length, r.truncated], [10, true]);
+  });
+});
+
+describe('opening', () => {
+  test('a read-only store refuses writes', () => {
+    const file = fileIn('ro.db');
+    RecordingStore.open(file, { log: quiet }).close();
+    const ro = RecordingStore.open(file, { readOnly: true, log: quiet });
+    try {
+      assert.throws(() => ro.beginSession({ arch: 'arm' }), /read-only/);
+    } finally { ro.close(); }
+  });
+
+  test('opening a missing file read-only fails naming the file', () => {
+    assert.throws(() => RecordingStore.open(fileIn('missing.db'), { readOnly: true, log: quiet }), /missing\.db does not exist/);
+  });
+
+  test('a file from a newer schema version is refused', () => {
+    const file = fileIn('future.db');
+    RecordingStore.open(file, { log: quiet }).close();
+    spawnSync('sqlite3', [file, 'PRAGMA user_version = 99']);
+    assert.throws(() => RecordingStore.open(file, { log: quiet }), /schema version 99, newer/);
+  });
+
+  test('a foreign SQLite file is refused', () => {
+    const file = fileIn('foreign.db');
+    spawnSync('sqlite3', [file, 'CREATE TABLE t(x)']);
+    assert.throws(() => RecordingStore.open(file, { log: quiet }), /not a Bootscope recording/);
+  });
+
+  test('a second writer in another live process is refused naming that process', () => {
+    const file = fileIn('two-writers.db');
+    const store = RecordingStore.open(file, { log: quiet });
+    try {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+        const { RecordingStore } = require(${JSON.stringify(path.resolve('src/store/recording-store.ts'))});
+        try { RecordingStore.open(${JSON.stringify(file)}, { log: () => {} }); console.log('opened'); }
+        catch (e) { console.log(e.message); }`], { encoding: 'utf8' });
+      assert.match(child.stdout, new RegExp(`in use by process ${process.pid}\\b`));
+    } finally { store.close(); }
+  });
+
+  test('a session left in recording by a closed-without-ending writer is marked interrupted on reopen', () => {
+    const file = fileIn('interrupted.db');
+    const store = RecordingStore.open(file, { log: quiet });
+    const id = store.beginSession({ arch: 'arm' });
+    store.appendStep({ sessionId: id, sequenceNumber: 1, pc: 4, bytes: new Uint8Array(4), disassembly: 'nop', registers: { pc: 4 }, sp: 0, functionName: 'unknown', bootStage: 's' });
+    store.close(null); // leave it 'recording', as a killed writer would
+    const lines: string[] = [];
+    const reopened = RecordingStore.open(file, { log: (l) => lines.push(l) });
+    try {
+      const s = reopened.getSession(id);
+      assert.deepEqual([s?.status, s?.instructionCount], ['interrupted', 1]);
+      assert.equal(s?.endTime, reopened.step(id, 1)?.timestamp);
+      assert.ok(lines.some((l) => l.includes(`session ${id}`)));
+    } finally { reopened.close(); }
+  });
+});
