@@ -9,7 +9,7 @@ import { parseRecordingConfig } from '../common/config';
 import { errorMessage } from '../common/errors';
 import { RecordingSession, statusFor } from '../recorder/session';
 import { renderHtmlReport } from '../analysis/report';
-import { exportCsv } from '../analysis/csv';
+import { CSV_EXPORT_TABLES, exportCsv } from '../analysis/csv';
 import type { RecordingStore } from '../store/recording-store';
 import { CustomRequest, type RecordingStatus, type SnapshotCaptured } from '../adapter/custom-requests';
 import { Commands, DEBUG_TYPE } from './ids';
@@ -27,7 +27,7 @@ export interface CommandDeps {
 
 const NO_SESSION = 'Bootscope: no active bootscope debug session. Start one from Run and Debug (a "bootscope" launch or attach configuration).';
 
-const CSV_TABLES = ['instruction_traces', 'memory_snapshots', 'memory_regions', 'boot_stages', 'boot_sessions'] as const;
+
 
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
   const reg = (id: string, fn: (...args: never[]) => unknown): void => {
@@ -79,7 +79,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   reg(Commands.exportCsv, async (node?: SessionTreeNode) => {
     const target = await pickSession(deps, node);
     if (!target) return;
-    const table = await vscode.window.showQuickPick([...CSV_TABLES], { title: `Export session ${target.sessionId} as CSV`, placeHolder: 'Table' });
+    const table = await vscode.window.showQuickPick([...CSV_EXPORT_TABLES], { title: `Export session ${target.sessionId} as CSV`, placeHolder: 'Table' });
     if (!table) return;
     const dest = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(path.join(path.dirname(target.file), `session-${target.sessionId}-${table}.csv`)),
@@ -132,10 +132,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
       { modal: true }, 'Delete');
     if (answer !== 'Delete') return;
     const store = deps.stores.get(node.file, { writable: true });
-    // RecordingStore.deleteSession is the store's to provide (it knows the blob dedup tables).
-    const del = (store as RecordingStore & Partial<{ deleteSession(sessionId: number): void }>).deleteSession;
-    if (typeof del !== 'function') throw new Error('this build of the recording store cannot delete sessions yet');
-    del.call(store, id);
+    store.deleteSession(id);
     deps.tree.refresh();
   });
 

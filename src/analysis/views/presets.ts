@@ -2,43 +2,9 @@
 // sections 4.1-4.3), verbatim — they must keep running unchanged against every recording — plus a few
 // Bootscope queries over the tables it adds (boot_stages, snapshot pattern results).
 import type { QueryPreset } from '../../protocol/messages';
-
-/** Seed 4.1 "Boot Sequence Timing" (its `?` is the session id). */
-export const SEED_BOOT_SEQUENCE_TIMING = `SELECT boot_stage, 
-       MIN(timestamp) as start_time,
-       MAX(timestamp) as end_time,
-       COUNT(*) as instruction_count
-FROM instruction_traces
-WHERE session_id = ?
-GROUP BY boot_stage
-ORDER BY MIN(sequence_number);`;
-
-/** Seed 4.1 "Memory Evolution Tracking". */
-export const SEED_MEMORY_EVOLUTION = `SELECT ms.timestamp, mr.region_name,
-       (mr.pattern_matches * 100.0 / (mr.size / 4)) as match_percentage
-FROM memory_snapshots ms
-JOIN memory_regions mr ON ms.snapshot_id = mr.snapshot_id
-WHERE mr.expected_pattern IS NOT NULL
-ORDER BY ms.timestamp, mr.region_name;`;
-
-/** Seed 4.2 "Function Execution Mapping". */
-export const SEED_FUNCTION_EXECUTION = `SELECT function_name, COUNT(*) as execution_count,
-       COUNT(DISTINCT boot_stage) as active_stages,
-       MIN(pc_address) as start_addr,
-       MAX(pc_address) as end_addr
-FROM instruction_traces
-WHERE function_name != 'unknown'
-GROUP BY function_name
-ORDER BY execution_count DESC;`;
-
-/** Seed 4.3 "Pattern-Instruction Correlation". */
-export const SEED_PATTERN_CORRELATION = `SELECT it.timestamp, it.pc_address, it.disassembly,
-       mr.region_name, mr.pattern_matches
-FROM instruction_traces it
-JOIN memory_snapshots ms ON it.timestamp = ms.timestamp
-JOIN memory_regions mr ON ms.snapshot_id = mr.snapshot_id
-WHERE it.function_name LIKE '%Memory%Pattern%'
-ORDER BY it.sequence_number;`;
+import {
+  SEED_BOOT_SEQUENCE_TIMING, SEED_FUNCTION_EXECUTION, SEED_MEMORY_EVOLUTION, SEED_PATTERN_CORRELATION,
+} from '../seed-queries';
 
 export const QUERY_PRESETS: readonly QueryPreset[] = [
   { id: 'seed-4.1-timing', label: '4.1 Boot sequence timing', sql: SEED_BOOT_SEQUENCE_TIMING },

@@ -1,0 +1,78 @@
+// CSV export of a recording's tables (RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote,
+// CR or LF, quotes doubled). Rows stream from SQLite to the output with backpressure, so exporting millions of
+// instruction rows needs no more memory than one row. Values are written as SQLite holds them (what
+// `sqlite3 -csv` prints) except BLOBs, which become lowercase hex (instruction bytes, region contents).
+import type { Writable } from 'node:stream';
+import { BootscopeError, ErrorCode } from '../common/errors';
+import type { RecordingStore, SQLiteValue } from '../store/recording-store';
+
+/** Tables a session's rows can be exported from, each with the filter that selects one session. */
+const EXPORTABLE: Readonly<Record<string, { order: string; sessionFilter: string }>> = {
+  instruction_traces: { order: 'session_id, sequence_number', sessionFilter: 'session_id = ?' },
+  memory_snapshots: { order: 'snapshot_id', sessionFilter: 'session_id = ?' },
+  memory_regions: { order: 'region_id', sessionFilter: 'snapshot_id IN (SELECT snapshot_id FROM memory_snapshots WHERE session_id = ?)' },
+  boot_stages: { order: 'session_id, ordinal', sessionFilter: 'session_id = ?' },
+  boot_sessions: { order: 'session_id', sessionFilter: 'session_id = ?' },
+  metrics: { order: 'session_id, name', sessionFilter: 'session_id = ?' },
+};
+
+export const CSV_EXPORT_TABLES: readonly string[] = Object.keys(EXPORTABLE);
+
+function csvField(v: SQLiteValue | string | undefined): string {
+  if (v === null || v === undefined) return '';
+  const text = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : String(v);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One CSV record, CRLF-terminated (RFC 4180 section 2). NULL is the empty field, as sqlite3 -csv writes it. */
+export function toCsvRow(values: readonly (SQLiteValue | string | undefined)[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+/**
+ * Writes `table` (all sessions, or only `sessionId`'s rows) to `out` as CSV with a header row, and resolves
+ * with the number of data rows. It does not end `out`: the caller owns the stream.
+ */
+export async function exportCsv(store: RecordingStore, what: { table: string; sessionId?: number }, out: Writable): Promise<number> {
+  const spec = EXPORTABLE[what.table];
+  if (!spec) {
+    throw new BootscopeError(ErrorCode.Usage, `--table: cannot export ${JSON.stringify(what.table)}; choose one of ${CSV_EXPORT_TABLES.join(', ')}`);
+  }
+  if (what.sessionId !== undefined && !store.getSession(what.sessionId)) {
+    throw new BootscopeError(ErrorCode.Usage, `--session: no session ${what.sessionId} in this recording; \`bootscope sessions\` lists them`);
+  }
+  const where = what.sessionId === undefined ? '' : ` WHERE ${spec.sessionFilter}`;
+  const { columns, rows } = store.iterateQuery(`SELECT * FROM ${what.table}${where} ORDER BY ${spec.order}`,
+    what.sessionId === undefined ? [] : [what.sessionId]);
+  let count = 0;
+  let failure: Error | null = null;
+  const onError = (e: Error): void => { failure = e; };
+  out.on('error', onError);
+  try {
+    const write = async (chunk: string): Promise<void> => {
+      if (failure) throw failure;
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolve, reject) => {
+          const done = (): void => { out.off('drain', done); out.off('error', fail); resolve(); };
+          const fail = (e: Error): void => { out.off('drain', done); out.off('error', fail); reject(e); };
+          out.on('drain', done);
+          out.on('error', fail);
+        });
+      }
+    };
+    await write(toCsvRow(columns));
+    // Batch small rows into one write: one write per row costs more than the SQL at millions of rows.
+    let batch = '';
+    for (const row of rows) {
+      batch += toCsvRow(row);
+      count++;
+      if (batch.length >= 64 * 1024) { await write(batch); batch = ''; }
+    }
+    if (batch) await write(batch);
+    if (failure) throw failure;
+    return count;
+  } finally {
+    out.off('error', onError);
+    rows.return(undefined); // releases the statement (and the read lock) if the output failed midway
+  }
+}
