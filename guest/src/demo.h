@@ -77,6 +77,7 @@ typedef uint64_t reg_t;
 #define FRAME_PC    32
 #define FRAME_PSR   33
 #define TASK_PSR    0x004u   /* EL1t: tasks run on SP_EL0 with IRQs enabled */
+#define PSR_IRQ_MASKED 0x080u /* SPSR_EL1.I (DAIF bit 7) */
 #define DONE_PSR    0x3c5u   /* EL1h, DAIF masked */
 #else
 #define ISB() __asm__ volatile("isb" : : : "memory")
@@ -92,6 +93,7 @@ typedef uint32_t reg_t;
 #define FRAME_PC    15
 #define FRAME_PSR   16
 #define TASK_PSR    0x01fu   /* SYS mode (user register bank), IRQs enabled */
+#define PSR_IRQ_MASKED 0x080u /* CPSR.I */
 #define DONE_PSR    0x0dfu   /* SYS mode, IRQ and FIQ masked */
 #endif
 

@@ -43,7 +43,11 @@ void scheduler_start(void)
 #else
     tasks[1].frame[FRAME_SP] = (reg_t)(uintptr_t)task_b_stack_top;
 #endif
-    tasks[1].frame[FRAME_PSR] = TASK_PSR;
+    /* B starts with IRQs masked and unmasks them after its critical section. The tick is 2 ms of wall
+     * time, which under single-stepping is only a few instructions: if B started unmasked, whether it
+     * reached its own irq_disable() before the next tick would depend on how fast the host steps, and
+     * so would what a recording shows. Masked from its first instruction, B always does the same work. */
+    tasks[1].frame[FRAME_PSR] = TASK_PSR | PSR_IRQ_MASKED;
     current_task = 0;
 
 #if defined(__aarch64__)
