@@ -126,6 +126,9 @@ export class RecordingSession {
     if (this.closed) return;
     this.closed = true;
     try {
+      // The guest's UART output belongs to the record: the report and queries show it beside the trace.
+      const uart = this.qemu?.uartText();
+      if (uart) this.store.updateSession(this.sessionId, { uartLog: uart });
       this.store.endSession(this.sessionId, status, reason);
     } finally {
       await this.target.close().catch(() => undefined);

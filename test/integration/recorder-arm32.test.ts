@@ -1,0 +1,4 @@
+// Recorder acceptance on the arm32 demo guest (see test/support/recorder-suite.ts): real QEMU, real SQLite file.
+import { recorderSuite } from '../support/recorder-suite';
+
+recorderSuite('arm');

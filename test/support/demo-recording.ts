@@ -1,0 +1,42 @@
+// Records the bundled demo guest for tests, the same way `bootscope record` does (RecordingSession with the
+// committed guest/demo-*.json), into a temporary database. Real QEMU, real gdbstub, real SQLite file.
+import * as path from 'node:path';
+import { loadConfigFile } from '../../src/cli/config-file';
+import type { RecordingConfig } from '../../src/common/config';
+import { RecordingSession, statusFor } from '../../src/recorder/session';
+import type { RunResult } from '../../src/recorder/recorder';
+
+export const GUEST_DIR = path.resolve(__dirname, '..', '..', 'guest');
+
+export type DemoName = 'demo-arm32' | 'demo-aarch64' | 'demo-arm32-corrupted' | 'demo-aarch64-corrupted';
+
+export function demoConfig(name: DemoName, database: string, overrides: Partial<RecordingConfig> = {}): RecordingConfig {
+  return { ...loadConfigFile(path.join(GUEST_DIR, `${name}.json`)), database, ...overrides };
+}
+
+export interface DemoRecording {
+  database: string;
+  sessionId: number;
+  result: RunResult;
+  uart: string;
+  warnings: string[];
+  seconds: number;
+}
+
+/** Records one boot to its configured stop (boot_done) and closes the session as the CLI does. */
+export async function recordDemo(name: DemoName, database: string, overrides: Partial<RecordingConfig> = {}): Promise<DemoRecording> {
+  const warnings: string[] = [];
+  const t0 = Date.now();
+  const session = await RecordingSession.start({ config: demoConfig(name, database, overrides), onWarning: (w) => warnings.push(w) });
+  try {
+    const result = await session.record();
+    if (result.reason !== 'target-exited') await session.recorder.captureSnapshot('end');
+    const uart = session.qemu?.uartText() ?? '';
+    const { status, reason } = statusFor(result.reason);
+    await session.close(status, reason);
+    return { database, sessionId: session.sessionId, result, uart, warnings, seconds: (Date.now() - t0) / 1000 };
+  } catch (e) {
+    await session.close('error', String(e)).catch(() => undefined);
+    throw e;
+  }
+}
