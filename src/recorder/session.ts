@@ -113,7 +113,12 @@ export class RecordingSession {
     try {
       return await this.recorder.run(limits);
     } catch (e) {
-      const qemuGone = this.qemu !== undefined && !this.qemu.isRunning();
+      // A killed QEMU drops the gdbstub socket before its exit status is reaped: give the exit a moment to
+      // arrive, so the session says "QEMU exited" rather than a bare connection error.
+      const qemuGone = this.qemu !== undefined && await Promise.race([
+        this.qemu.exited.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref()),
+      ]);
       const status: Exclude<SessionStatus, 'recording'> = qemuGone ? 'qemu-exited' : 'error';
       const why = qemuGone ? `QEMU exited during recording (${errorMessage(e)})` : errorMessage(e);
       await this.close(status, why);
