@@ -1,0 +1,216 @@
+// `npm run bench`: measures, in ONE run against the demo guest under real QEMU, the figures the recorder's
+// performance goals are stated in, and prints them as JSON. Machines are shared and noisy, so compare the
+// ratios (recorder vs raw loop, pipelined vs sequential) rather than absolute times.
+//
+//   raw_loop        a minimal hand-written `s` + `g` loop on a bare socket (the speed limit of the gdbstub)
+//   client_loop     the same loop through GdbTarget (our client must not be the bottleneck)
+//   recorder        the full recorder (g+m pipelined, disassembly, symbols, stages, SQLite rows)
+//   memory          64 KiB read with pipelined `m` vs one `m` at a time
+//   snapshot        capture of the six seed regions
+//   storage         bytes per instruction of a real demo recording (to stopAt)
+//   queries         the seed's SQL (4.1-4.3) on a 1M-instruction recording (skip with --quick)
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { launchQemu, type QemuProcess } from '../src/qemu/launcher';
+import { GdbTarget } from '../src/target/target';
+import { RecordingSession } from '../src/recorder/session';
+import { RecordingStore } from '../src/store/recording-store';
+import { recordSyntheticSession } from '../src/store/synthetic-session';
+import { SEED_QUERIES } from '../src/analysis/seed-queries';
+import { loadConfigFile } from '../src/cli/config-file';
+import type { RecordingConfig } from '../src/common/config';
+
+const quick = process.argv.includes('--quick');
+const N = Number(process.env.BENCH_STEPS ?? 3000);
+const guest = path.resolve(__dirname, '..', 'guest');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-bench-'));
+
+function config(arch: 'arm32' | 'aarch64'): RecordingConfig {
+  const cfg = loadConfigFile(path.join(guest, `demo-${arch}.json`));
+  cfg.database = path.join(tmp, `${arch}-${Date.now()}.db`);
+  return cfg;
+}
+
+function checksum(s: string): string {
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) sum = (sum + s.charCodeAt(i)) & 0xff;
+  return sum.toString(16).padStart(2, '0');
+}
+
+/** The minimal loop: no codec, no queue; read bytes until `#xx`, ack, next. */
+async function rawLoop(port: number, steps: number): Promise<number> {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  sock.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  let buf = '';
+  let waiter: ((packet: string) => void) | undefined;
+  sock.on('data', (d) => {
+    buf += d.toString('latin1');
+    for (;;) {
+      const start = buf.indexOf('$');
+      const hash = buf.indexOf('#', start);
+      if (start < 0 || hash < 0 || buf.length < hash + 3) return;
+      const packet = buf.slice(start + 1, hash);
+      buf = buf.slice(hash + 3);
+      sock.write('+');
+      const w = waiter;
+      waiter = undefined;
+      w?.(packet);
+    }
+  });
+  const ask = (payload: string): Promise<string> => new Promise((resolve) => {
+    waiter = resolve;
+    sock.write(`$${payload}#${checksum(payload)}`);
+  });
+  // target.xml first: QEMU 7.2 answers nothing useful before it (and gdb always reads it).
+  await ask('qSupported:xmlRegisters=arm;qRelocInsn+');
+  await ask('Qqemu.sstep=1');
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    await ask('s');
+    await ask('g');
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  sock.destroy();
+  return steps / seconds;
+}
+
+async function withQemu<T>(cfg: RecordingConfig, body: (q: QemuProcess) => Promise<T>): Promise<T> {
+  const q = await launchQemu({ qemu: cfg.qemu as NonNullable<RecordingConfig['qemu']> });
+  try { return await body(q); } finally { await q.shutdown(); }
+}
+
+async function clientLoop(cfg: RecordingConfig, steps: number): Promise<number> {
+  return withQemu(cfg, async (q) => {
+    const t = await GdbTarget.connect({ host: '127.0.0.1', port: q.gdbPort });
+    await t.setStepFlags(1);
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      await t.step();
+      await t.readRegisters();
+    }
+    const rate = steps / ((performance.now() - t0) / 1000);
+    await t.close();
+    return rate;
+  });
+}
+
+async function memory(cfg: RecordingConfig): Promise<{ pipelinedMBs: number; sequentialMBs: number }> {
+  return withQemu(cfg, async (q) => {
+    const t = await GdbTarget.connect({ host: '127.0.0.1', port: q.gdbPort });
+    const size = 64 * 1024;
+    const reps = 20;
+    let t0 = performance.now();
+    for (let i = 0; i < reps; i++) await t.readMemory(0x42000000, size);
+    const pipelined = (size * reps) / ((performance.now() - t0) / 1000) / 1e6;
+    t0 = performance.now();
+    for (let i = 0; i < reps; i++) {
+      for (let off = 0; off < size; off += 0x800) await t.request(`m${(0x42000000 + off).toString(16)},800`);
+    }
+    const sequential = (size * reps) / ((performance.now() - t0) / 1000) / 1e6;
+    await t.close();
+    return { pipelinedMBs: pipelined, sequentialMBs: sequential };
+  });
+}
+
+async function recorder(cfg: RecordingConfig, steps: number): Promise<{ rate: number; snapshotMs: number[]; file: string }> {
+  cfg.maxInstructions = 0;
+  cfg.snapshots = { ...cfg.snapshots, onStageChange: false, everyInstructions: 0 };
+  const session = await RecordingSession.start({ config: cfg });
+  try {
+    await session.recorder.begin();
+    const t0 = performance.now();
+    await session.record({ steps });
+    const rate = steps / ((performance.now() - t0) / 1000);
+    const snapshotMs: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const s0 = performance.now();
+      await session.recorder.captureSnapshot('manual');
+      snapshotMs.push(performance.now() - s0);
+    }
+    await session.close('completed', 'benchmark');
+    return { rate, snapshotMs, file: cfg.database };
+  } catch (e) {
+    await session.close('error', String(e));
+    throw e;
+  }
+}
+
+async function fullDemo(cfg: RecordingConfig): Promise<{ instructions: number; fileBytes: number; bytesPerInstruction: number; snapshots: number; seconds: number }> {
+  const t0 = performance.now();
+  const session = await RecordingSession.start({ config: cfg });
+  await session.recorder.begin();
+  const r = await session.record();
+  await session.recorder.captureSnapshot('end');
+  const instructions = session.recorder.instructionCount;
+  const snapshots = session.recorder.snapshots;
+  await session.close('completed', r.reason);
+  const fileBytes = fs.statSync(cfg.database).size;
+  return { instructions, fileBytes, bytesPerInstruction: fileBytes / instructions, snapshots, seconds: (performance.now() - t0) / 1000 };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function seedQueries(): Promise<Record<string, number>> {
+  const file = path.join(tmp, 'big.db');
+  const store = RecordingStore.open(file);
+  const { sessionId } = recordSyntheticSession(store, { instructions: 1_000_000 });
+  store.close();
+  const reader = RecordingStore.open(file, { readOnly: true });
+  const out: Record<string, number> = {};
+  try {
+    for (const q of SEED_QUERIES) {
+      const t0 = performance.now();
+      reader.query(q.sql, q.sql.includes('?') ? [sessionId] : []);
+      out[q.id] = Math.round(performance.now() - t0);
+    }
+  } finally {
+    reader.close();
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, load: os.loadavg()[0] }, steps: N };
+  for (const arch of ['arm32', 'aarch64'] as const) {
+    const cfg = config(arch);
+    const raw = await withQemu(cfg, (q) => rawLoop(q.gdbPort, N));
+    const client = await clientLoop(config(arch), N);
+    const rec = await recorder(config(arch), N);
+    const mem = await memory(config(arch));
+    const demo = await fullDemo(config(arch));
+    result[arch] = {
+      raw_loop_steps_per_s: Math.round(raw),
+      client_loop_steps_per_s: Math.round(client),
+      client_vs_raw: +(client / raw).toFixed(3),
+      recorder_instr_per_s: Math.round(rec.rate),
+      recorder_vs_raw: +(rec.rate / raw).toFixed(3),
+      snapshot_six_regions_ms_median: +median(rec.snapshotMs).toFixed(2),
+      memory_64k_pipelined_MB_s: +mem.pipelinedMBs.toFixed(1),
+      memory_64k_sequential_MB_s: +mem.sequentialMBs.toFixed(1),
+      pipelining_speedup: +(mem.pipelinedMBs / mem.sequentialMBs).toFixed(2),
+      demo_recording: {
+        instructions: demo.instructions,
+        seconds: +demo.seconds.toFixed(1),
+        snapshots: demo.snapshots,
+        file_bytes: demo.fileBytes,
+        bytes_per_instruction: +demo.bytesPerInstruction.toFixed(1),
+        projected_mb_per_100k: +((demo.bytesPerInstruction * 100_000) / 1e6).toFixed(1),
+      },
+    };
+    process.stderr.write(`bench: ${arch} done\n`);
+  }
+  if (!quick) result.seed_queries_ms_on_1M = await seedQueries();
+  console.log(JSON.stringify(result, null, 2));
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
