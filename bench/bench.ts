@@ -115,7 +115,7 @@ async function memory(cfg: RecordingConfig): Promise<{ pipelinedMBs: number; seq
   });
 }
 
-async function recorder(cfg: RecordingConfig, steps: number): Promise<{ rate: number; snapshotMs: number[]; file: string }> {
+async function recorder(cfg: RecordingConfig, steps: number): Promise<{ rate: number; snapshotMs: number[]; file: string; mispredicted: number }> {
   cfg.maxInstructions = 0;
   cfg.snapshots = { ...cfg.snapshots, onStageChange: false, everyInstructions: 0 };
   const session = await RecordingSession.start({ config: cfg });
@@ -124,6 +124,7 @@ async function recorder(cfg: RecordingConfig, steps: number): Promise<{ rate: nu
     const t0 = performance.now();
     await session.record({ steps });
     const rate = steps / ((performance.now() - t0) / 1000);
+    const mispredicted = session.recorder.mispredictedReads;
     const snapshotMs: number[] = [];
     for (let i = 0; i < 15; i++) {
       const s0 = performance.now();
@@ -131,7 +132,7 @@ async function recorder(cfg: RecordingConfig, steps: number): Promise<{ rate: nu
       snapshotMs.push(performance.now() - s0);
     }
     await session.close('completed', 'benchmark');
-    return { rate, snapshotMs, file: cfg.database };
+    return { rate, snapshotMs, file: cfg.database, mispredicted };
   } catch (e) {
     await session.close('error', String(e));
     throw e;
@@ -190,6 +191,7 @@ async function main(): Promise<void> {
       client_vs_raw: +(client / raw).toFixed(3),
       recorder_instr_per_s: Math.round(rec.rate),
       recorder_vs_raw: +(rec.rate / raw).toFixed(3),
+      recorder_extra_round_trips_per_step: +(rec.mispredicted / N).toFixed(4),
       snapshot_six_regions_ms_median: +median(rec.snapshotMs).toFixed(2),
       memory_64k_pipelined_MB_s: +mem.pipelinedMBs.toFixed(1),
       memory_64k_sequential_MB_s: +mem.sequentialMBs.toFixed(1),

@@ -102,6 +102,10 @@ export class Recorder {
   private readonly started = Date.now();
   private progressAt = 0;
   private progressSeq = 0;
+  /** pc -> the pc that followed it last time (a branch target buffer): loops predict their back edge. */
+  private readonly successors = new Map<bigint, bigint>();
+  /** Instruction-byte reads that missed both predictions and cost one more round trip (bench figure). */
+  mispredictedReads = 0;
 
   constructor(private readonly o: RecorderOptions) {
     this.arch = o.target.arch;
@@ -269,23 +273,35 @@ export class Recorder {
   }
 
   /**
-   * Reads registers and the instruction bytes at pc in one round trip: `g` and `m` are pipelined, the `m`
-   * aimed at the pc predicted from the previous instruction (fall-through); a branch costs one more `m`.
+   * Reads registers and the instruction bytes at pc in one round trip: `g` and `m` are pipelined. The bytes
+   * are read at the fall-through pc and, when the previous instruction branched elsewhere last time it ran,
+   * at that remembered target too (both `m` go out with the `g`), so loops and calls cost no extra round
+   * trip. Only a pc neither predicted costs one more `m`. The bytes are always read at this step: code is
+   * copied and remapped during a boot, so bytes seen earlier at an address prove nothing now.
    */
   private async readState(prev: InstructionState | undefined): Promise<InstructionState> {
     const t = this.o.target;
-    const predicted = prev ? prev.pc + BigInt(prev.bytes.length) : undefined;
+    const fallThrough = prev ? prev.pc + BigInt(prev.bytes.length) : undefined;
+    const remembered = prev ? this.successors.get(prev.pc) : undefined;
+    const target = remembered !== undefined && remembered !== fallThrough ? remembered : undefined;
     const regsP = t.readRegisters();
-    const bytesP = predicted !== undefined ? t.readMemory(predicted, 4).catch(() => undefined) : undefined;
+    const fallBytesP = fallThrough !== undefined ? t.readMemory(fallThrough, 4).catch(() => undefined) : undefined;
+    const targetBytesP = target !== undefined ? t.readMemory(target, 4).catch(() => undefined) : undefined;
     const raw = await regsP;
     const timestampUs = nowUs();
     const registers = t.decodeRegisters(raw);
     const pc = registers.get(this.roles.pc);
     if (pc === undefined) throw new BootscopeError(ErrorCode.Target, `the target's register layout has no "${this.roles.pc}" register; cannot record`);
+    if (prev) this.successors.set(prev.pc, pc);
     const status = registers.get(this.roles.status) ?? 0n;
     const thumb = this.arch === 'arm' && decodeStatus(this.arch, status).thumb;
-    let word = bytesP ? await bytesP : undefined;
-    if (word === undefined || pc !== predicted) word = await this.readInstructionBytes(pc);
+    const fallBytes = fallBytesP ? await fallBytesP : undefined;
+    const targetBytes = targetBytesP ? await targetBytesP : undefined;
+    let word = pc === fallThrough ? fallBytes : pc === target ? targetBytes : undefined;
+    if (word === undefined) {
+      if (prev) this.mispredictedReads++;
+      word = await this.readInstructionBytes(pc);
+    }
     const len = instructionLength(this.arch, thumb, word);
     return { sequenceNumber: this.seq + 1, timestampUs, pc, bytes: word.subarray(0, len), thumb, registers };
   }
