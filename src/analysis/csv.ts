@@ -1,7 +1,8 @@
 // CSV export of a recording's tables (RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote,
 // CR or LF, quotes doubled). Rows stream from SQLite to the output with backpressure, so exporting millions of
-// instruction rows needs no more memory than one row. Values are written as SQLite holds them (what
-// `sqlite3 -csv` prints) except BLOBs, which become lowercase hex (instruction bytes, region contents).
+// instruction rows needs no more memory than one batch. Like `sqlite3 -csv`, NULL is an empty field and the
+// empty string is `""`, so the two stay apart; BLOBs become lowercase hex (instruction bytes, region contents)
+// and numbers their shortest exact decimal form.
 import type { Writable } from 'node:stream';
 import { BootscopeError, ErrorCode } from '../common/errors';
 import type { RecordingStore, SQLiteValue } from '../store/recording-store';
@@ -21,10 +22,11 @@ export const CSV_EXPORT_TABLES: readonly string[] = Object.keys(EXPORTABLE);
 function csvField(v: SQLiteValue | string | undefined): string {
   if (v === null || v === undefined) return '';
   const text = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : String(v);
+  if (text === '' && typeof v === 'string') return '""'; // not NULL
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** One CSV record, CRLF-terminated (RFC 4180 section 2). NULL is the empty field, as sqlite3 -csv writes it. */
+/** One CSV record, CRLF-terminated (RFC 4180 section 2). NULL is the empty field, '' is `""`, as sqlite3 -csv writes them. */
 export function toCsvRow(values: readonly (SQLiteValue | string | undefined)[]): string {
   return `${values.map(csvField).join(',')}\r\n`;
 }
@@ -51,12 +53,17 @@ export async function exportCsv(store: RecordingStore, what: { table: string; se
   try {
     const write = async (chunk: string): Promise<void> => {
       if (failure) throw failure;
+      if (out.destroyed || out.writableEnded) throw new Error('the CSV output was closed before the export finished');
       if (!out.write(chunk)) {
         await new Promise<void>((resolve, reject) => {
-          const done = (): void => { out.off('drain', done); out.off('error', fail); resolve(); };
-          const fail = (e: Error): void => { out.off('drain', done); out.off('error', fail); reject(e); };
+          const settle = (): void => { out.off('drain', done); out.off('error', fail); out.off('close', closed); };
+          const done = (): void => { settle(); resolve(); };
+          const fail = (e: Error): void => { settle(); reject(e); };
+          // Closed without an error (e.g. destroyed by its consumer): 'drain' would never come.
+          const closed = (): void => { settle(); reject(failure ?? new Error('the CSV output was closed before the export finished')); };
           out.on('drain', done);
           out.on('error', fail);
+          out.on('close', closed);
         });
       }
     };

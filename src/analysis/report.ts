@@ -63,7 +63,7 @@ function mismatchText(r: RegionInfo): string {
   return `${hex(r.startAddress + BigInt(r.firstMismatchOffset))} (+${hex(r.firstMismatchOffset)})`;
 }
 
-function finalRegionsTable(regions: RegionInfo[]): string {
+function finalRegionsTable(regions: RegionInfo[], dropped: Map<RegionInfo, number>): string {
   return table(['Region', 'Address', 'Size', 'Pattern', 'Matching words', 'Match', 'Result', 'First mismatch', 'MD5'], regions.map((r) => {
     const pct = r.matchPercentage ?? 0;
     const patterned = r.expectedPattern !== null;
@@ -72,15 +72,18 @@ function finalRegionsTable(regions: RegionInfo[]): string {
       patterned ? `<code>${hex(r.expectedPattern as number).toUpperCase().replace('0X', '0x')}</code>` : '-',
       patterned ? `${fmt(r.patternMatches ?? 0)} / ${fmt(r.totalWords ?? 0)}` : '-',
       patterned ? `<span class="pct" style="background:${matchColour(pct)}">${pct.toFixed(1)}%</span>` : '-',
-      patterned ? (r.success ? '<span class="ok">pass</span>' : '<span class="bad">FAIL</span>') : '-',
+      !patterned ? '-' : !r.success ? '<span class="bad">FAIL</span>'
+        : dropped.has(r) ? `<span class="bad">pass, dropped from ${(dropped.get(r) as number).toFixed(1)}%</span>` : '<span class="ok">pass</span>',
       `<code>${escapeHtml(mismatchText(r))}</code>`, `<code>${escapeHtml(r.checksum ?? '')}</code>`,
     ];
   }));
 }
 
-/** One row per painted region, one cell per snapshot: how the painting (and any corruption) progressed. */
-function evolutionSvg(store: RecordingStore, snapshots: SnapshotInfo[]): string {
-  const perRegion = new Map<string, { snapshot: SnapshotInfo; region: RegionInfo }[]>();
+type RegionHistory = Map<string, { snapshot: SnapshotInfo; region: RegionInfo }[]>;
+
+/** Each painted region's result in every snapshot, in snapshot order. */
+function regionHistory(store: RecordingStore, snapshots: SnapshotInfo[]): RegionHistory {
+  const perRegion: RegionHistory = new Map();
   for (const s of snapshots) {
     for (const r of store.regions(s.snapshotId)) {
       if (r.expectedPattern === null) continue;
@@ -89,6 +92,25 @@ function evolutionSvg(store: RecordingStore, snapshots: SnapshotInfo[]): string 
       list.push({ snapshot: s, region: r });
     }
   }
+  return perRegion;
+}
+
+/**
+ * Painted regions whose match fell after it had been higher (a later write overwrote the pattern), even
+ * when still above the threshold: the seed's corrupted-stack case (95.3 % > 90 %) must not read as "pass".
+ */
+function droppedRegions(history: RegionHistory, finalRegions: RegionInfo[]): { region: RegionInfo; peak: number }[] {
+  const out: { region: RegionInfo; peak: number }[] = [];
+  for (const r of finalRegions) {
+    if (r.expectedPattern === null || r.success === false || r.matchPercentage === null) continue;
+    const peak = Math.max(...(history.get(r.regionName) ?? []).map((h) => h.region.matchPercentage ?? 0));
+    if (peak > r.matchPercentage) out.push({ region: r, peak });
+  }
+  return out;
+}
+
+/** One row per painted region, one cell per snapshot: how the painting (and any corruption) progressed. */
+function evolutionSvg(perRegion: RegionHistory, snapshots: SnapshotInfo[]): string {
   if (perRegion.size === 0) return '<p>No painted regions configured.</p>';
   const cell = 14;
   const label = 130;
@@ -104,6 +126,17 @@ function evolutionSvg(store: RecordingStore, snapshots: SnapshotInfo[]): string 
     return `<text x="0" y="${y + cell - 3}" font-size="11">${escapeHtml(name)}</text>${rects}`;
   }).join('\n');
   return `<svg class="evolution" width="${label + cols * cell}" height="${perRegion.size * (cell + 4)}" role="img" aria-label="pattern match per snapshot">\n${rows}\n</svg>`;
+}
+
+function paintedSummary(failing: RegionInfo[], dropped: { region: RegionInfo; peak: number }[]): string {
+  const parts: string[] = [];
+  if (failing.length > 0) {
+    parts.push(`${failing.length} failing: ${failing.map((r) => `${escapeHtml(r.regionName)} from ${escapeHtml(mismatchText(r))}`).join('; ')}`);
+  }
+  for (const { region: r, peak } of dropped) {
+    parts.push(`${escapeHtml(r.regionName)} dropped from ${peak.toFixed(1)}% to ${(r.matchPercentage ?? 0).toFixed(1)}% after painting, first mismatch at ${escapeHtml(mismatchText(r))} (still above its ${r.threshold ?? '?'}% threshold)`);
+  }
+  return parts.length === 0 ? '<span class="ok">all pass at the last snapshot</span>' : `<span class="bad">${parts.join('; ')}</span>`;
 }
 
 const STYLE = `
@@ -127,6 +160,8 @@ export function renderHtmlReport(store: RecordingStore, sessionId: number): stri
   const last = snapshots.at(-1);
   const finalRegions = last ? store.regions(last.snapshotId) : [];
   const failing = finalRegions.filter((r) => r.expectedPattern !== null && r.success === false);
+  const history = regionHistory(store, snapshots);
+  const dropped = droppedRegions(history, finalRegions);
   const timing = store.query(SEED_BOOT_SEQUENCE_TIMING, [sessionId]);
   const functions = store.query(`SELECT function_name, COUNT(*) AS execution_count, COUNT(DISTINCT boot_stage) AS active_stages,
        printf('0x%x', MIN(pc_address)) AS start_addr, printf('0x%x', MAX(pc_address)) AS end_addr
@@ -143,8 +178,7 @@ GROUP BY function_name ORDER BY execution_count DESC LIMIT 30`, [sessionId]);
     ['QEMU', escapeHtml(session.qemuVersion ?? 'unknown')],
     ['ELF', session.elfPath ? `<code>${escapeHtml(session.elfPath)}</code> (md5 <code>${escapeHtml(session.elfMd5 ?? '?')}</code>)` : '-'],
     ['Snapshots', fmt(snapshots.length)],
-    ['Painted regions', failing.length === 0 ? '<span class="ok">all pass at the last snapshot</span>'
-      : `<span class="bad">${failing.length} failing: ${failing.map((r) => `${escapeHtml(r.regionName)} from ${escapeHtml(mismatchText(r))}`).join('; ')}</span>`],
+    ['Painted regions', paintedSummary(failing, dropped)],
   ];
   const cellOf = (v: unknown): string => escapeHtml(v === null ? 'NULL' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : v);
 
@@ -166,10 +200,10 @@ ${table(['#', 'Stage', 'Visit', 'First instruction', 'Last instruction', 'Instru
     String(v.ordinal), escapeHtml(v.stageName), String(v.enterCount), fmt(v.firstSequenceNumber), fmt(v.lastSequenceNumber), fmt(v.instructionCount), (v.durationUs / 1000).toFixed(1)]))}
 
 <h2>Memory regions at the last snapshot${last ? ` (#${last.snapshotId}, instruction ${last.sequenceNumber ?? '?'}, stage ${escapeHtml(last.bootStage)})` : ''}</h2>
-${last ? finalRegionsTable(finalRegions) : '<p>No snapshots.</p>'}
+${last ? finalRegionsTable(finalRegions, new Map(dropped.map((d) => [d.region, d.peak]))) : '<p>No snapshots.</p>'}
 
 <h2>Pattern match across snapshots</h2>
-${evolutionSvg(store, snapshots)}
+${evolutionSvg(history, snapshots)}
 
 <h2>Busiest functions</h2>
 ${table(functions.columns, functions.rows.map((r) => r.map(cellOf)))}

@@ -2,7 +2,8 @@
 // node-sqlite3-wasm (0.8.60, dist/node-sqlite3-wasm.js `_nodejsLock`/`_nodejsUnlock`) has no WAL and locks
 // by mkdir("<file>.lock") for ANY lock level (readers too) and rmdir() on release, so a process killed
 // inside a transaction or a query leaves the directory behind and every later access gets
-// "database is locked" forever. SQLite itself rolls back the hot journal once the lock is gone.
+// "database is locked" forever. Its unfinished transaction is rolled back by hot-journal.ts (node-sqlite3-wasm
+// would not: its xCheckReservedLock sees its own lock directory).
 //
 // Every RecordingStore registers its process in "<file>.users/": the single writer holds the lease file
 // writer.json (created with O_EXCL: at most one live writer), readers add reader.<host>.<pid>.<n>.json.
@@ -96,7 +97,7 @@ export function registerUser(file: string, mode: UserMode, log: (line: string) =
   const alive = pruneDeadUsers(file, log);
   const lockDir = lockDirOf(file);
   if (fs.existsSync(lockDir) && alive.length === 0) {
-    log(`bootscope: ${file}: removing stale lock ${lockDir}: no process that opened this file is still running (a recorder or reader was killed mid-transaction); SQLite rolls back its unfinished transaction`);
+    log(`bootscope: ${file}: removing stale lock ${lockDir}: no process that opened this file is still running (a recorder or reader was killed mid-transaction)`);
     fs.rmSync(lockDir, { recursive: true, force: true });
   }
 

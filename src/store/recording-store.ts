@@ -16,6 +16,7 @@ import {
 import { formatTimestampUs, MonotonicClock, nowUs, toTimestampUs } from './timestamps';
 import { describeLockHolders, registerUser } from './file-users';
 import { checkReadOnlySql } from './read-only-sql';
+import { recoverHotJournal } from './hot-journal';
 
 export type { SQLiteValue } from 'node-sqlite3-wasm';
 
@@ -288,7 +289,8 @@ export class RecordingStore {
     const unregister = registerUser(file, readOnly ? 'reader' : 'writer', log);
     let db: Database | null = null;
     try {
-      if (readOnly) RecordingStore.rollBackHotJournal(file);
+      // After registerUser removed a stale lock: node-sqlite3-wasm never rolls back a hot journal itself.
+      recoverHotJournal(file, log);
       db = new Database(file, { readOnly, fileMustExist: !create });
       const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -325,22 +327,6 @@ export class RecordingStore {
         throw new BootscopeError(ErrorCode.Database, `${file}: database is locked; ${describeLockHolders(file)}. Close the other user, then retry`, { cause: e });
       }
       throw new BootscopeError(ErrorCode.Database, `cannot open recording ${file}: ${(e as Error).message}`, { cause: e });
-    }
-  }
-
-  /**
-   * A read-only connection cannot roll back a transaction a killed writer left in "<file>-journal".
-   * registerUser has already removed the stale lock; opening read-write once lets SQLite roll it back.
-   */
-  private static rollBackHotJournal(file: string): void {
-    let size = 0;
-    try { size = fs.statSync(`${file}-journal`).size; } catch { return; }
-    if (size === 0) return;
-    try {
-      const rw = new Database(file, { fileMustExist: true });
-      try { rw.get('SELECT COUNT(*) FROM sqlite_master'); } finally { rw.close(); }
-    } catch {
-      // No write permission or still locked: the read-only open reports the problem.
     }
   }
 
@@ -812,7 +798,21 @@ export class RecordingStore {
         prepared.finalize();
       }
     }
-    return { columns, rows: rows() };
+    const generator = rows();
+    let started = false;
+    // A generator that never ran ignores return() without running its `finally`: finalize the statement here,
+    // or an export whose output failed before the first row would leak it.
+    const iterator: Generator<SQLiteValue[]> = {
+      next: () => { started = true; return generator.next(); },
+      return: (value) => {
+        if (!started && !prepared.isFinalized) prepared.finalize();
+        started = true;
+        return generator.return(value);
+      },
+      throw: (e) => { started = true; return generator.throw(e); },
+      [Symbol.iterator]() { return this; },
+    };
+    return { columns, rows: iterator };
   }
 }
 

@@ -1,7 +1,8 @@
 // Crash safety: a child process records steps and is SIGKILLed at random moments and in the middle of a
 // large transaction. Reopening must remove the stale "<file>.lock", roll back the unfinished transaction,
 // pass PRAGMA integrity_check, keep every batch the child reported committed, and mark the killed
-// session 'interrupted'.
+// session 'interrupted'. A kill after a transaction rewrote committed pages in place is the case
+// node-sqlite3-wasm alone gets wrong (hot-journal.ts): the uncommitted rows must not be read back.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -9,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RecordingStore } from '../../src/store/recording-store';
+import { journalOf } from '../../src/store/hot-journal';
 
 const storeModule = path.resolve('src/store/recording-store.ts');
 
@@ -123,5 +125,55 @@ describe('writer killed with SIGKILL', () => {
       assert.equal(sessionId, i + 1);
     }
     t.diagnostic(`kills that left a lock behind: ${locksLeft}/5`);
+  });
+  test('killed after an uncommitted UPDATE spilled into the file: the committed rows are what reopening reads', async () => {
+    const file = path.join(dir, 'spilled.db');
+    // The child records and closes 20,000 steps, then rewrites every row in one transaction with a 10-page
+    // cache, so the changed pages are written into the file itself before it is killed.
+    const script = `
+      const { RecordingStore } = require(${JSON.stringify(storeModule)});
+      const { Database } = require('node-sqlite3-wasm');
+      const store = RecordingStore.open(${JSON.stringify(file)}, { log: () => {} });
+      const sessionId = store.beginSession({ arch: 'arm', description: 'spill test' });
+      const regs = new Map([['r0', 0n], ['pc', 0x40000000n]]);
+      for (let seq = 0; seq < 20000; seq++) {
+        regs.set('pc', 0x40000000n + BigInt(seq * 4)); regs.set('r0', BigInt(seq));
+        store.appendStep({ sessionId, sequenceNumber: seq, pc: regs.get('pc'), bytes: new Uint8Array([1, 2, 3, 4]),
+          disassembly: 'add r0, r0, #1', registers: regs, sp: 0x41001000n, functionName: 'main', bootStage: 'a' });
+      }
+      store.endSession(sessionId, 'completed');
+      store.close();
+      const db = new Database(${JSON.stringify(file)});
+      db.exec('PRAGMA cache_size = 10');
+      db.exec('BEGIN');
+      db.exec("UPDATE instruction_traces SET disassembly = 'uncommitted ' || sequence_number");
+      process.stdout.write('updated\\n');
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let stderr = '';
+        child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+        child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('updated')) resolve(); });
+        child.on('exit', () => reject(new Error(`child exited before its UPDATE; stderr: ${stderr}`)));
+      });
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    assert.ok(fs.statSync(journalOf(file)).size > 0, 'the kill should leave a hot journal');
+    const logLines: string[] = [];
+    const store = RecordingStore.open(file, { readOnly: true, log: (l) => logLines.push(l) });
+    try {
+      assert.deepEqual(store.query('PRAGMA integrity_check').rows, [['ok']]);
+      assert.deepEqual(store.query("SELECT COUNT(*), SUM(disassembly = 'add r0, r0, #1') FROM instruction_traces").rows, [[20000, 20000]]);
+      assert.equal(store.listSessions()[0].status, 'completed');
+    } finally {
+      store.close();
+    }
+    assert.ok(logLines.some((l) => l.includes('rolled back the unfinished transaction')), logLines.join('\n'));
+    assert.equal(fs.existsSync(journalOf(file)), false, 'the journal is deleted once rolled back');
   });
 });
