@@ -2,6 +2,7 @@
 // GdbTarget, Recorder and symbols) and engine results into DAP responses and events, as mock-debug's
 // mockDebug.ts does for its runtime. Runs inline in the extension host (sharing the store connection),
 // as a standalone process (standalone.ts), and under the DebugClient tests alike — so no vscode import.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   Breakpoint, DebugSession, Event, InitializedEvent, InvalidatedEvent, MemoryEvent, OutputEvent, ProgressEndEvent,
@@ -59,6 +60,7 @@ export class BootscopeDebugSession extends DebugSession {
   private breakpoints = new BreakpointTable(undefined);
   private disassembler: Disassembler | undefined;
   private config: RecordingConfig | undefined;
+  private readonly resolvedSources = new Map<string, string>();
   private readonly variableHandles = new Handles<VariableProvider>();
   private configurationDone!: () => void;
   private readonly configured = new Promise<void>((resolve) => { this.configurationDone = resolve; });
@@ -407,7 +409,7 @@ export class BootscopeDebugSession extends DebugSession {
         // Caller frames show the line of the call (the instruction before the return address).
         const loc = symbols?.lineAt(depth === 0 ? f.pc : f.pc - 1n);
         const frame = new StackFrame(args.threadId * FRAME_STRIDE + depth, name,
-          loc ? new Source(path.basename(loc.file), this.convertDebuggerPathToClient(loc.file)) : undefined,
+          loc ? this.sourceFor(loc.file) : undefined,
           loc ? this.convertDebuggerLineToClient(loc.line) : 0, loc?.column ? this.convertDebuggerColumnToClient(loc.column) : 0) as DebugProtocol.StackFrame;
         frame.instructionPointerReference = hex(f.pc);
         if (!loc) frame.presentationHint = 'subtle';
@@ -600,12 +602,33 @@ export class BootscopeDebugSession extends DebugSession {
 
   // ---- breakpoints ------------------------------------------------------------------------------------------------
 
+  /**
+   * A DAP Source for a file named by DWARF. Reproducible builds record paths relative to the build
+   * (`-ffile-prefix-map`, e.g. "guest/src/painting.c"): those are looked up under the ELF's folder and its
+   * ancestors, the first existing one wins; otherwise the name is passed on as it is.
+   */
+  private sourceFor(file: string): Source {
+    let resolved = this.resolvedSources.get(file);
+    if (resolved === undefined) {
+      resolved = file;
+      if (!path.isAbsolute(file) && this.config?.elf) {
+        for (let dir = path.dirname(path.resolve(this.config.elf)); ; dir = path.dirname(dir)) {
+          const candidate = path.join(dir, file);
+          if (existsSync(candidate)) { resolved = candidate; break; }
+          if (path.dirname(dir) === dir) break;
+        }
+      }
+      this.resolvedSources.set(file, resolved);
+    }
+    return new Source(path.basename(resolved), this.convertDebuggerPathToClient(resolved));
+  }
+
   private toDapBreakpoint(bp: CodeBreakpoint): DebugProtocol.Breakpoint {
     const out = new Breakpoint(bp.verified) as DebugProtocol.Breakpoint;
     out.id = bp.id;
     if (bp.message) out.message = bp.message;
     if (bp.source) {
-      out.source = new Source(path.basename(bp.source.path), this.convertDebuggerPathToClient(bp.source.path));
+      out.source = this.sourceFor(bp.source.path);
       out.line = this.convertDebuggerLineToClient(bp.source.line);
     }
     if (bp.addresses.length) out.instructionReference = hex(bp.addresses[0]);
@@ -776,7 +799,7 @@ export class BootscopeDebugSession extends DebugSession {
           if (r.symbol) ins.symbol = r.symbol;
           if (!r.valid) ins.presentationHint = 'invalid';
           if (r.line) {
-            ins.location = new Source(path.basename(r.line.file), this.convertDebuggerPathToClient(r.line.file));
+            ins.location = this.sourceFor(r.line.file);
             ins.line = this.convertDebuggerLineToClient(r.line.line);
           }
           return ins;
@@ -816,6 +839,7 @@ export class BootscopeDebugSession extends DebugSession {
           response.body = this.status();
           this.sendResponse(response);
           this.sendStatus();
+          this.sendEvent(new InvalidatedEvent(['variables'])); // the Boot group shows `recording = on|off`
           return;
         }
         case CustomRequest.recordingStatus:

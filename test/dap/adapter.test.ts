@@ -276,6 +276,8 @@ for (const demo of ARCHES) {
         }
         assert.equal(frame.line, loopLine);
         assert.equal(symbols.functionAt(pcOf(frame))?.name, 'boot_done');
+        // DWARF names the file "guest/src/sched.c" (reproducible build): the adapter resolves it to the real file.
+        assert.equal(frame.source?.path, path.join(GUEST, 'src/sched.c'));
       });
     });
 

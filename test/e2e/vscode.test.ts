@@ -1,0 +1,329 @@
+// The packaged extension (bootscope.vsix) in a real VS Code (code-server 4.139 / VS Code 1.139) driven
+// like a user would through headless Chromium: install, activate, record the AArch32 demo boot, break on a
+// symbol, read registers, snapshot, the panels and a notebook, stop. Run with `npm run test:e2e`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Frame } from 'playwright-core';
+import {
+  ARTIFACT_DIR, CodeServer, REPO_ROOT, Workbench, installVsix, launchBrowser, listInstalledExtensions, loadE2eEnvironment,
+  makeE2eDirs, prepareWorkspace, processesMatching, removeE2eDirs, waitFor, writeUserSettings, type E2eDirs, type E2eEnvironment,
+} from './harness';
+
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
+/** The artefact users get (`npm run package`); BOOTSCOPE_E2E_VSIX points at another build of it. */
+const VSIX = process.env.BOOTSCOPE_E2E_VSIX ?? join(REPO_ROOT, 'bootscope.vsix');
+const GUEST_ELF = join(REPO_ROOT, 'guest', 'build', 'demo-arm32.elf');
+const BREAK_SYMBOL = 'vPaintMemoryPattern';
+/** Runs after freertos_main painted all four regions (guest/src/freertos.c). */
+const AFTER_PAINTING_SYMBOL = 'scheduler_start';
+/** The launch.json configuration of test/e2e/fixtures/workspace and what it names. */
+const SESSION_DESCRIPTION = 'e2e: AArch32 demo';
+const PATTERN_REGIONS = ['data_region', 'heap_region', 'pattern_region', 'stack_region'];
+
+/** Address of a function symbol in the guest ELF, read with readelf (binutils), for cross-checks. */
+function symbolAddress(elf: string, name: string): bigint {
+  const out = execFileSync('readelf', ['-sW', elf], { encoding: 'utf8' });
+  for (const line of out.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[7] === name && f[3] === 'FUNC') return BigInt('0x' + f[1]) & ~1n; // Thumb bit is not part of the address
+  }
+  throw new Error(`${name} not found in ${elf}`);
+}
+
+/** A query on the recording with the sqlite3 CLI (independent of the extension's own SQLite code). */
+function sqlite(db: string, sql: string): string[][] {
+  const out = execFileSync('sqlite3', ['-readonly', '-separator', '\t', db, sql], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.length).map((l) => l.split('\t'));
+}
+
+describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => {
+  let env: E2eEnvironment;
+  let dirs: E2eDirs;
+  let server: CodeServer | undefined;
+  let browser: BrowserContext | undefined;
+  let wb: Workbench;
+  const database = (): string => join(dirs.workspace, 'bootscope.db');
+  /** Steps that later steps need; a later step fails naming the missing one instead of timing out. */
+  const done = new Set<string>();
+  const requires = (...steps: string[]): void => {
+    const missing = steps.filter((s) => !done.has(s));
+    if (missing.length) throw new Error(`not run: needs the earlier step(s) "${missing.join('", "')}", which failed`);
+  };
+
+  /** A test step that leaves a screenshot of the screen as it was when it failed. */
+  const step = (name: string, body: () => Promise<void> | void): void => {
+    test(name, async () => {
+      try {
+        await body();
+      } catch (e) {
+        if (wb && !/^not run:/.test(String((e as Error).message))) await wb.screenshot(`FAILED-${name.replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+        throw e;
+      }
+    });
+  };
+
+  before(() => {
+    env = loadE2eEnvironment();
+    dirs = makeE2eDirs();
+    prepareWorkspace(dirs, join(__dirname, 'fixtures', 'workspace'), [{ from: GUEST_ELF, to: 'guest/build/demo-arm32.elf' }]);
+    writeUserSettings(dirs);
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    // A QEMU of ours has the temp workspace's ELF path on its command line; kill only those, by PID.
+    const leftovers = dirs ? processesMatching('qemu-system', dirs.workspace) : [];
+    for (const p of leftovers) {
+      try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    }
+    if (server) {
+      const logs = server.logsDir();
+      if (logs) cpSync(logs, join(ARTIFACT_DIR, 'logs'), { recursive: true });
+    }
+    if (dirs) removeE2eDirs(dirs);
+    assert.deepEqual(leftovers.map((p) => p.cmdline), [], 'QEMU processes left after the test (killed now)');
+  });
+
+  step('installs the packaged bootscope.vsix into code-server', () => {
+    assert.ok(existsSync(VSIX), `${VSIX} is missing: run "npm run package" first`);
+    installVsix(env, dirs, VSIX);
+    const installed = listInstalledExtensions(env, dirs);
+    assert.ok(installed.includes(`${EXTENSION_ID}@${manifest.version}`), `installed: ${installed.join(', ')}`);
+    done.add('install');
+  });
+
+  step('opens the workspace and activates the extension with no error in the extension host log', async () => {
+    requires('install');
+    server = await CodeServer.start(env, dirs);
+    const launched = await launchBrowser(dirs);
+    browser = launched.context;
+    wb = new Workbench(launched.page);
+    await wb.open(server.workspaceUrl, 'workspace');
+    // Opening the Recordings view activates the extension (onView); its tree provider then renders the
+    // welcome content: "There is no data provider registered" would mean activate() did not finish.
+    const pane = await wb.openView('Recordings');
+    const activation = await server.waitForActivation(EXTENSION_ID);
+    assert.match(activation, new RegExp(EXTENSION_ID));
+    await pane.locator('.welcome-view-content, .monaco-list').first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.doesNotMatch(await pane.innerText(), /no data provider registered/i);
+    await wb.screenshot('activated-recordings-view');
+    assert.deepEqual(server.extensionErrors(EXTENSION_ID), []);
+    done.add('activate');
+  });
+
+  let qemuPid = 0;
+  step('starts the AArch32 demo from launch.json with recording on and stops at entry', async () => {
+    requires('activate');
+    await wb.runCommand('Debug: Start Debugging');
+    await wb.waitForDebugPaused(120_000);
+    await wb.screenshot('stopped-at-entry');
+    assert.equal(await wb.variableValue('recording', 'Boot'), 'on');
+    assert.equal(await wb.variableValue('function', 'Boot'), 'elfloader_start');
+    const qemu = processesMatching('qemu-system-arm', dirs.workspace);
+    assert.equal(qemu.length, 1, 'one QEMU for the session');
+    qemuPid = qemu[0].pid;
+    done.add('launch');
+  });
+
+  step(`stops at a function breakpoint on ${BREAK_SYMBOL} after recording up to it`, async () => {
+    requires('launch');
+    await wb.addFunctionBreakpoint(BREAK_SYMBOL);
+    await wb.continueUntilFrame(BREAK_SYMBOL, 240_000);
+    // The Call Stack header says why the session paused ("Paused on breakpoint"), from the stopped event.
+    await wb.viewPane('Call Stack').locator('.call-stack-state-message', { hasText: /breakpoint/i }).waitFor({ state: 'visible', timeout: 15_000 });
+    await wb.screenshot(`breakpoint-${BREAK_SYMBOL}`);
+    done.add('breakpoint');
+  });
+
+  step(`shows pc = ${BREAK_SYMBOL}'s ELF address in the Variables view`, async () => {
+    requires('breakpoint');
+    const expected = symbolAddress(GUEST_ELF, BREAK_SYMBOL);
+    const pc = await wb.variableValue('pc', 'Registers');
+    await wb.screenshot('variables-registers');
+    assert.equal(BigInt(pc), expected, `pc ${pc} vs ${BREAK_SYMBOL} at 0x${expected.toString(16)}`);
+    // Its first call is vPaintMemoryPattern(STACK_REGION, STACK_SIZE, STACK_PATTERN) (guest/src/freertos.c):
+    // AAPCS passes them in r0-r2, the stack_region of launch.json.
+    assert.equal(BigInt(await wb.variableValue('r0', 'Registers')), 0x41000000n);
+    assert.equal(BigInt(await wb.variableValue('r1', 'Registers')), 0x1000n);
+    assert.equal(BigInt(await wb.variableValue('r2', 'Registers')), 0xdeadbeefn);
+    assert.equal(await wb.variableValue('function', 'Boot'), BREAK_SYMBOL);
+    assert.equal(await wb.variableValue('stage', 'Boot'), 'pattern_painting');
+    const [[recorded]] = sqlite(database(), 'SELECT COUNT(*) FROM instruction_traces');
+    assert.equal(await wb.variableValue('instructions recorded', 'Boot'), Number(recorded).toLocaleString('en-US'));
+    await wb.screenshot('variables-boot');
+    done.add('registers');
+  });
+
+  /**
+   * Captures a snapshot with the command palette, reads its id from the status bar message, and finds it
+   * in the Recordings view (file → session → its stage → snapshot), checking each region row's MD5 and
+   * pattern verdict against the database. Returns the snapshot id.
+   */
+  async function captureSnapshotAndFindInTree(screenshotName: string): Promise<number> {
+    await wb.runCommand('Bootscope: Capture Memory Snapshot');
+    const status = await waitFor('the "snapshot captured" status bar message', async () => /snapshot #(\d+) captured at instruction (\d+)/.exec(await wb.statusBarText()) ?? undefined, 30_000);
+    const id = Number(status[1]);
+    const [[trigger, stage]] = sqlite(database(), `SELECT trigger, boot_stage FROM memory_snapshots WHERE snapshot_id = ${id}`);
+    assert.equal(trigger, 'manual');
+
+    const pane = await wb.openView('Recordings');
+    await wb.expandTreeRow(pane, /^bootscope\.db$/);
+    await wb.expandTreeRow(pane, new RegExp(`^#\\d+ ${SESSION_DESCRIPTION}$`));
+    await wb.expandTreeRow(pane, new RegExp(`^${stage}$`));
+    await wb.expandTreeRow(pane, new RegExp(`^#${id} manual$`));
+    const regions = sqlite(database(), `SELECT region_name, checksum, pattern_matches * 4 * 100.0 / size FROM memory_regions WHERE snapshot_id = ${id} ORDER BY region_id`);
+    assert.deepEqual(regions.map((r) => r[0]).sort(), PATTERN_REGIONS);
+    for (const [name, md5, percent] of regions) {
+      // A region row's accessible label is its tooltip, which ends with the full MD5 of the region: that
+      // tells this snapshot's row from the same region's rows under earlier snapshots.
+      const row = pane.locator(`.monaco-list-row[aria-label^="${name}: "][aria-label*="MD5 ${md5}"]`).first();
+      await row.waitFor({ state: 'visible', timeout: 15_000 });
+      const description = (await row.locator('.label-description').textContent() ?? '').trim();
+      const verdict = Number(percent) > 90 ? 'pass' : 'fail';
+      assert.equal(description, `${Number(percent).toFixed(1)}% ${verdict} · md5 ${md5.slice(0, 8)}…`, `${name} in snapshot #${id}`);
+    }
+    await wb.screenshot(screenshotName);
+    return id;
+  }
+
+  let snapshotBeforePainting = 0;
+  step('captures a snapshot from the command palette and shows it in the Recordings view', async () => {
+    requires('breakpoint');
+    snapshotBeforePainting = await captureSnapshotAndFindInTree('snapshot-in-recordings');
+    done.add('snapshot');
+  });
+
+  let snapshotAfterPainting = 0;
+  step(`stops recording, runs at full speed to ${AFTER_PAINTING_SYMBOL}, and a snapshot there shows the regions painted`, async () => {
+    requires('snapshot');
+    const recordedBefore = sqlite(database(), 'SELECT COUNT(*) FROM instruction_traces')[0][0];
+    await wb.runCommand('Bootscope: Stop Recording');
+    // The status bar item follows the adapter's bootscope/status events ("Bootscope stopped · … · recording
+    // off"). The Variables view's Boot scope keeps saying "on" until the next stop: the adapter sends no
+    // DAP invalidated event after the custom request.
+    await waitFor('the status bar to say "recording off"', async () => (/Bootscope stopped · .* · recording off/.test(await wb.statusBarText()) ? true : undefined), 15_000);
+    await wb.runCommand('Remove All Breakpoints');
+    await wb.addFunctionBreakpoint(AFTER_PAINTING_SYMBOL);
+    await wb.continueUntilFrame(AFTER_PAINTING_SYMBOL, 120_000);
+    snapshotAfterPainting = await captureSnapshotAndFindInTree('snapshot-after-painting');
+    // Not recording: QEMU ran on its own (`c`), so no instruction was added to the trace.
+    assert.equal(sqlite(database(), 'SELECT COUNT(*) FROM instruction_traces')[0][0], recordedBefore);
+    const painted = sqlite(database(), `SELECT region_name FROM memory_regions WHERE snapshot_id = ${snapshotAfterPainting} AND pattern_matches * 4 = size ORDER BY region_name`);
+    assert.deepEqual(painted.map((r) => r[0]), PATTERN_REGIONS, 'every region fully painted');
+    done.add('painted');
+  });
+
+  /** The webview frame of a panel, waiting for its content element. */
+  async function panelFrame(selector: string): Promise<Frame> {
+    return wb.webviewFrame(selector, undefined, 60_000);
+  }
+
+  step('opens the boot timeline showing the stages recorded so far', async () => {
+    requires('snapshot');
+    // The bottom panel (Debug Console) is not under test: give the webviews the editor area's full height.
+    await wb.runCommand('View: Hide Panel');
+    await wb.runCommand('Bootscope: Open Boot Timeline');
+    const frame = await panelFrame('#timeline');
+    const expected = sqlite(database(), `SELECT DISTINCT boot_stage FROM instruction_traces WHERE session_id = (SELECT MAX(session_id) FROM boot_sessions) AND boot_stage IS NOT NULL`).map((r) => r[0]).sort();
+    const shown = await waitFor('stage legend entries', async () => {
+      const names = await frame.locator('.tl-stage[data-stage]').evaluateAll((els) => els.map((e) => e.getAttribute('data-stage') ?? ''));
+      return names.length >= expected.length ? names.sort() : undefined;
+    }, 30_000);
+    assert.ok(expected.includes('pattern_painting'), `stages in the recording: ${expected.join(', ')}`);
+    assert.deepEqual(shown, expected);
+    // The summary line counts what the database holds: "4,225 steps, 8 stage visits, 11 snapshots · …".
+    const [[steps, snapshots]] = sqlite(database(), 'SELECT (SELECT COUNT(*) FROM instruction_traces), (SELECT COUNT(*) FROM memory_snapshots)');
+    const summary = `${Number(steps).toLocaleString('en-US')} steps, `;
+    await frame.locator('#status', { hasText: summary }).filter({ hasText: ` ${snapshots} snapshots` }).waitFor({ state: 'visible', timeout: 15_000 })
+      .catch(async (e: unknown) => { throw new Error(`timeline summary "${await frame.locator('#status').innerText()}" lacks "${summary}" / "${snapshots} snapshots": ${String(e)}`); });
+    await wb.screenshot('timeline');
+  });
+
+  /** Waits until every region card of the heatmap shows the match count of `snapshotId` in the database. */
+  async function expectHeatmapCounts(frame: Frame, snapshotId: number): Promise<void> {
+    const fmt = (n: string): string => Number(n).toLocaleString('en-US');
+    const expected = sqlite(database(), `SELECT region_name, pattern_matches, size / 4, printf('0x%08x', expected_pattern & 0xffffffff), printf('%.1f', pattern_matches * 400.0 / size) FROM memory_regions WHERE snapshot_id = ${snapshotId}`);
+    for (const [name, matches, words, pattern, percent] of expected) {
+      const info = frame.locator(`.hm-region[data-region="${name}"] .hm-info`);
+      const text = `${fmt(matches)} of ${fmt(words)} words match ${pattern} in snapshot ${snapshotId} (${percent} %)`;
+      await info.filter({ hasText: text }).waitFor({ state: 'visible', timeout: 30_000 })
+        .catch(async (e: unknown) => { throw new Error(`${name}: heatmap shows "${await info.innerText()}", not "${text}": ${String(e)}`); });
+    }
+  }
+
+  step('opens the pattern heatmap with one card per painted region and the match counts of the database', async () => {
+    requires('painted');
+    await wb.runCommand('Bootscope: Open Pattern Heatmap');
+    const frame = await panelFrame('.hm-regions');
+    const regions = await waitFor('region cards', async () => {
+      const names = await frame.locator('.hm-region[data-region]').evaluateAll((els) => els.map((e) => e.getAttribute('data-region') ?? ''));
+      return names.length >= PATTERN_REGIONS.length ? names.sort() : undefined;
+    }, 30_000);
+    assert.deepEqual(regions, PATTERN_REGIONS);
+    await waitFor('corruption summaries to load', async () => ((await frame.locator('.hm-corruption', { hasText: 'loading' }).count()) === 0 ? true : undefined), 30_000);
+    // The slider starts on the latest snapshot (taken after painting: every word matches); then move it
+    // with the keyboard, like a user, back to the snapshot taken before painting.
+    await expectHeatmapCounts(frame, snapshotAfterPainting);
+    await wb.screenshot('heatmap');
+    const [[stepsBack]] = sqlite(database(), `SELECT COUNT(*) FROM memory_snapshots WHERE snapshot_id > ${snapshotBeforePainting} AND snapshot_id <= ${snapshotAfterPainting}`);
+    await frame.locator('#snapshot-slider').focus();
+    for (let i = 0; i < Number(stepsBack); i++) await frame.locator('#snapshot-slider').press('ArrowLeft');
+    await expectHeatmapCounts(frame, snapshotBeforePainting);
+    await wb.screenshot('heatmap-before-painting');
+  });
+
+  step('runs a query in the SQL console and shows the same count as the sqlite3 CLI', async () => {
+    requires('snapshot');
+    await wb.runCommand('Bootscope: Open SQL Console');
+    const frame = await panelFrame('#sql');
+    const sql = 'SELECT COUNT(*) AS snapshot_count FROM memory_snapshots';
+    await frame.locator('#sql').fill(sql);
+    await frame.locator('#sql').press('Control+Enter');
+    await frame.locator('.grid-head', { hasText: 'snapshot_count' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const cell = frame.locator('.grid-row .grid-cell').first();
+    await cell.waitFor({ state: 'visible', timeout: 30_000 });
+    await wb.screenshot('sql-console');
+    assert.equal((await cell.innerText()).trim().replace(/,/g, ''), sqlite(database(), sql)[0][0]);
+  });
+
+  step('opens a Bootscope notebook, runs its SQL cell and shows the stage table', async () => {
+    requires('snapshot');
+    const row = await wb.pickQuickInputRow('analysis.bsql', 'analysis.bsql');
+    await row.click();
+    await wb.page.locator('.notebook-editor').first().waitFor({ state: 'visible', timeout: 30_000 });
+    await wb.runCommand('Notebook: Run All');
+    // With no kernel chosen yet VS Code asks which one: pick the extension's controller.
+    const kernel = wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Bootscope recording' }).first();
+    if (await kernel.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) await kernel.click();
+    const output = await wb.webviewFrame('table', /boot_stage/, 60_000);
+    const expected = sqlite(database(), readFileSync(join(__dirname, 'fixtures', 'workspace', 'analysis.bsql'), 'utf8').split('-- %% [sql]')[1]);
+    // The header is a row of <th>; data rows have one <td> per column.
+    const shown = await waitFor('the output table rows', async () => {
+      const rows = await output.locator('table', { hasText: 'boot_stage' }).first().locator('tr:has(td)')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')));
+      return rows.length ? rows : undefined;
+    }, 30_000);
+    await wb.screenshot('notebook');
+    assert.deepEqual(shown, expected);
+  });
+
+  step('stops the session, leaving no QEMU process and a finished session row', async () => {
+    requires('launch');
+    await wb.runCommand('Debug: Stop');
+    await wb.waitForNoDebugSession(60_000);
+    await waitFor(`QEMU (pid ${qemuPid}) to exit`, () => (!existsSync(`/proc/${qemuPid}`) && processesMatching('qemu-system', dirs.workspace).length === 0 ? true : undefined), 30_000);
+    const pane = await wb.openView('Recordings');
+    // The session row's description starts with its status ("stopped · 4,225 instr · <start time>").
+    await wb.treeRow(pane, new RegExp(`^#\\d+ ${SESSION_DESCRIPTION}$`)).locator('.label-description', { hasText: /^stopped · / })
+      .waitFor({ state: 'visible', timeout: 15_000 });
+    await wb.screenshot('stopped');
+    const [[status, reason]] = sqlite(database(), 'SELECT status, end_reason FROM boot_sessions ORDER BY session_id DESC LIMIT 1');
+    assert.equal(status, 'stopped', `the session row is closed (end_reason: ${reason})`);
+    assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);
+  });
+});
