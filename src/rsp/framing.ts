@@ -109,6 +109,26 @@ export class PacketDecoder {
           }
           break;
         case State.Body:
+          // Fast path for the bulk of an `m`/`g` reply: a run of plain bytes (no `#$}*`, no escape or
+          // run-length pending) is copied and summed in one tight loop. Per-byte dispatch through
+          // bodyByte/append capped a 64 KiB pipelined read at ~10 MB/s on the 2-core machine.
+          if (!this.escape && !this.runPending && c !== HASH && c !== DOLLAR && c !== BRACE && c !== STAR && this.len < this.buf.length) {
+            const buf = this.buf;
+            const limit = buf.length;
+            let len = this.len;
+            let sum = this.sum;
+            let j = i;
+            for (; j < bytes.length && len < limit; j++) {
+              const b = bytes[j];
+              if (b === HASH || b === DOLLAR || b === BRACE || b === STAR) break;
+              buf[len++] = b;
+              sum += b;
+            }
+            this.len = len;
+            this.sum = sum & 0xff;
+            i = j - 1; // the for loop's i++ lands on the first byte not consumed
+            break;
+          }
           if (c === HASH) {
             this.state = State.Checksum1;
           } else if (c === DOLLAR) {

@@ -2,11 +2,20 @@
 // where the hot loop is concerned (`g` and `m` replies decode straight from packet bytes into buffers).
 // Decode failures are RspDecodeError values (see errors.ts), never thrown strings.
 
-import { hexDigit, latin1Bytes } from './framing';
+import { latin1Bytes } from './framing';
 import { RspDecodeError } from './errors';
 
 const HEX = '0123456789abcdef';
 const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => HEX[i >> 4] + HEX[i & 15]);
+
+/** Byte -> hex digit value, -1 for anything else. A module-local table rather than framing's hexDigit():
+ * under tsx (tests, bench) every call to an imported function goes through a CommonJS export getter,
+ * which in this per-digit loop cost more than the rest of a 64 KiB `m` read. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE[HEX.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
 
 /** Bytes -> lowercase hex text (two characters per byte, memory order). */
 export function bytesToHex(bytes: Uint8Array): string {
@@ -34,8 +43,8 @@ export function decodeHexInto(
   for (let i = 0; i < count; i++) {
     const a = src[start + 2 * i];
     const b = src[start + 2 * i + 1];
-    const hi = hexDigit(a);
-    const lo = hexDigit(b);
+    const hi = HEX_VALUE[a];
+    const lo = HEX_VALUE[b];
     if (hi < 0 || lo < 0) {
       if (a === 0x78 && b === 0x78) {
         // 'xx': the stub could not read this byte (GDB manual, "Packets", `g`).

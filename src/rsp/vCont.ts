@@ -17,7 +17,19 @@ export function decodeVContQuery(payload: string): Set<string> | RspDecodeError 
   return new Set(payload.split(';').slice(1).filter((a) => a !== ''));
 }
 
-/** One `vCont` action, optionally with a signal (for C/S) and a thread id (`p1.1`, `-1` = all). */
-export function encodeVCont(actions: readonly { action: VContAction; signal?: number; thread?: string }[]): string {
-  return 'vCont' + actions.map((a) => `;${a.action}${a.signal !== undefined ? a.signal.toString(16).padStart(2, '0') : ''}${a.thread ? `:${a.thread}` : ''}`).join('');
+/** One `vCont` action, optionally with a signal (for C/S), a range (for `r start,end`: step while pc is
+ * inside [start, end)) and a thread id (`p1.1`, `-1` = all). */
+export interface VContRequest {
+  action: VContAction;
+  signal?: number;
+  range?: readonly [bigint, bigint];
+  thread?: string;
+}
+
+export function encodeVCont(actions: readonly VContRequest[]): string {
+  return 'vCont' + actions.map((a) => {
+    const signal = a.signal !== undefined ? a.signal.toString(16).padStart(2, '0') : '';
+    const range = a.action === 'r' && a.range ? `${a.range[0].toString(16)},${a.range[1].toString(16)}` : '';
+    return `;${a.action}${signal}${range}${a.thread ? `:${a.thread}` : ''}`;
+  }).join('');
 }

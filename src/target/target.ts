@@ -40,6 +40,10 @@ import {
   decodeSstepBits,
   decodeStopReply,
   decodeThreadInfo,
+  decodeVContQuery,
+  encodeVCont,
+  VCONT_QUERY,
+  VContRequest,
   decodeZReply,
   describeStopReply,
   encodeBigP,
@@ -89,7 +93,7 @@ export class GdbReplyError extends BootscopeError {
   }
 }
 
-export type { BreakpointType, RegisterInfo, RegisterLayout, RegisterValues, SignalStop, StopReason, StopReply } from '../rsp';
+export type { BreakpointType, RegisterInfo, RegisterLayout, RegisterValues, SignalStop, StopReason, StopReply, VContRequest } from '../rsp';
 
 /** Architectures the recorder knows, from target.xml `<architecture>`. */
 export type TargetArch = 'arm' | 'aarch64';
@@ -146,13 +150,20 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
   private layout_: RegisterLayout | undefined;
   private arch_: TargetArch = 'arm';
   private initialStop_: StopReply | undefined;
+  private stopAtConnect_: StopReply | undefined;
+  private handshaking = true;
 
   private readonly decoder = new PacketDecoder();
   private readonly queue: Pending[] = [];
   /** Sent and not yet acked, oldest first: the `-` NAK refers to the oldest. */
   private readonly unacked: Pending[] = [];
   private sentCount = 0;
-  private corked = false;
+  /** Bytes written this event-loop turn, sent as one segment by flushOutgoing. */
+  private outgoing: Uint8Array[] = [];
+  /** Acks not yet placed in `outgoing`: a run of them goes out as one `++++` buffer. */
+  private outgoingAcks = 0;
+  private flushScheduled = false;
+  private readonly flushOutgoing = (): void => this.flush();
   private fatal: BootscopeError | undefined;
   private closedByUs = false;
   private lastProgress = 0;
@@ -235,6 +246,13 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
     return this.initialStop_ ?? { kind: 'signal', signal: 0, registers: new Map(), extra: new Map() };
   }
 
+  /** A stop the stub sent on its own during connect(): QEMU 7.2 sends `T02thread:..;` (and pauses the VM)
+   * when a client connects to a VM that is running. undefined when the VM was already stopped (e.g. -S).
+   * The `stop` event for it fires before connect() resolves, so no listener can see it: read it here. */
+  get stopAtConnect(): StopReply | undefined {
+    return this.stopAtConnect_;
+  }
+
   private async handshake(): Promise<void> {
     const features = this.decodeOrThrow(encodeQSupported(CLIENT_FEATURES), decodeQSupported(await this.request(encodeQSupported(CLIENT_FEATURES))));
     // `?` is sent here and never again: in QEMU 7.2 it deletes every breakpoint (gdb_breakpoint_remove_all
@@ -260,6 +278,7 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
     this.layout_ = layout;
     this.arch_ = arch;
     this.initialStop_ = initialStop;
+    this.handshaking = false;
   }
 
   // ---- low level -------------------------------------------------------------------------------------
@@ -321,17 +340,35 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
     }
   }
 
-  /** Writes of one event-loop turn go out in one segment (the ack `+` rides with the next request). */
+  /** Writes of one event-loop turn go out in one segment, in order (the ack `+` rides with the next
+   * request). Acks in a row are merged into one buffer: a pipelined 64 KiB read acks 32 replies, and one
+   * writev entry per `+` cost more than the `m` requests themselves. */
   private write(bytes: Uint8Array): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    if (bytes === ACK_BYTE) {
+      this.outgoingAcks++;
+    } else {
+      this.takeAcks();
+      this.outgoing.push(bytes);
     }
-    this.socket.write(bytes);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushOutgoing);
+    }
+  }
+
+  private takeAcks(): void {
+    if (this.outgoingAcks === 0) return;
+    this.outgoing.push(this.outgoingAcks === 1 ? ACK_BYTE : new Uint8Array(this.outgoingAcks).fill(0x2b));
+    this.outgoingAcks = 0;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    this.takeAcks();
+    const parts = this.outgoing;
+    this.outgoing = [];
+    if (parts.length === 0 || this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
   }
 
   private handleFrame(e: FrameEvent): void {
@@ -436,7 +473,9 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
       return;
     }
     const stop = decodeStopReply(text);
-    if (!(stop instanceof RspDecodeError)) this.emit('stop', stop);
+    if (stop instanceof RspDecodeError) return;
+    if (this.handshaking) this.stopAtConnect_ ??= stop;
+    this.emit('stop', stop);
   }
 
   private armTimer(): void {
@@ -590,6 +629,20 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
     return this.resume(CONTINUE_FRAME, CONTINUE, true);
   }
 
+  /** Actions `vCont` supports (`vCont?`; QEMU 7.2: c, C, s, S); empty when the stub has no vCont. */
+  async vContActions(): Promise<Set<string>> {
+    const reply = await this.checked(VCONT_QUERY);
+    return this.decodeOrThrow(VCONT_QUERY, decodeVContQuery(reply));
+  }
+
+  /** Resume with `vCont;action[:thread]...` (GDB manual, "vCont"): e.g. step only thread p01.01.
+   * Like cont(), it never times out when any action continues (`c`/`C`); a step-only vCont does. */
+  vCont(actions: readonly VContRequest[]): Promise<StopReply> {
+    const packet = encodeVCont(actions);
+    const continues = actions.some((a) => a.action === 'c' || a.action === 'C');
+    return this.resume(encodePacket(packet), packet, continues);
+  }
+
   /** True while a `c` (or `s`) is outstanding. Requests made meanwhile wait in the queue. */
   get running(): boolean {
     return this.sentCount > 0 && this.queue[0].expect === Expect.Stop;
@@ -718,6 +771,7 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
    * stopped; a running one keeps running. Pending requests reject with ErrorCode.Connection. */
   async close(): Promise<void> {
     this.closedByUs = true;
+    this.flush(); // what was written this turn still goes out, as it did before close()
     this.socket.end();
     const t = setTimeout(() => this.socket.destroy(), 1000);
     t.unref();

@@ -36,6 +36,38 @@ describe('framing: decoder', () => {
     assert.deepEqual(whole, ['OK', 'm0,4', 'l<target/>']);
   });
 
+  test('plain body runs (decoded in bulk) give the same events in one chunk as byte by byte', () => {
+    // Deterministic xorshift so a failure is reproducible; small limit so runs also hit `oversized`.
+    let seed = 0x9e3779b9;
+    const rand = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const pieces = ['0123456789abcdef', 'T05thread:p01.01;', '}\x03', 'a*"', '#', '$', '+', '-', 'zz', '\xff\x00'];
+    for (let round = 0; round < 2000; round++) {
+      let text = '';
+      for (let k = rand(6); k >= 0; k--) {
+        const body = Array.from({ length: rand(8) }, () => pieces[rand(pieces.length)]).join('').repeat(1 + rand(6));
+        text += rand(4) === 0 ? body : frame(body);
+      }
+      const stream = bytes(text);
+      const whole: FrameEvent[] = [];
+      new PacketDecoder(64).push(stream, (e) => whole.push(e));
+      const single: FrameEvent[] = [];
+      const d = new PacketDecoder(64);
+      for (let i = 0; i < stream.length; i++) d.push(stream.subarray(i, i + 1), (e) => single.push(e));
+      assert.deepEqual(single, whole, `round ${round}: ${JSON.stringify(text.slice(0, 80))}`);
+    }
+  });
+
+  test('a body of exactly the size limit decodes; one byte more is oversized', () => {
+    assert.deepEqual(packets(decodeFrames(bytes(frame('a'.repeat(64))), 64)), ['a'.repeat(64)]);
+    const ev = decodeFrames(bytes(frame('a'.repeat(65)) + frame('OK')), 64);
+    assert.deepEqual(ev.map((e) => (e.kind === 'error' ? e.error.kind : e.kind)), ['oversized', 'packet']);
+  });
+
   test('checksum mismatch reports both sums and no packet', () => {
     const ev = decodeFrames(bytes('$OK#00'));
     assert.deepEqual(ev, [{ kind: 'error', error: { kind: 'checksum-mismatch', received: 0, calculated: 0x9a, notification: false } }]);

@@ -164,6 +164,10 @@ describe('s / c / vCont', () => {
   test('vCont encodes actions with optional thread', () => {
     assert.equal(encodeVCont([{ action: 's', thread: 'p1.1' }, { action: 'c' }]), 'vCont;s:p1.1;c');
   });
+
+  test('vCont r carries its range before the thread (vCont;rSTART,END:thread)', () => {
+    assert.equal(encodeVCont([{ action: 'r', range: [0x40000000n, 0x40000010n], thread: 'p1.1' }]), 'vCont;r40000000,40000010:p1.1');
+  });
 });
 
 describe('stop replies', () => {

@@ -36,6 +36,19 @@ describe('GdbTarget with the fake stub: handshake', () => {
     assert.equal(target.decodeRegisters(await target.readRegisters()).get('pc'), 0x1000n);
   });
 
+  test('a T02 sent before the qSupported reply (QEMU: client connected to a running VM) is kept as stopAtConnect', async () => {
+    const t02 = 'T02thread:p01.01;';
+    const { target } = await connect((p) => (p.startsWith('qSupported') ? { raw: `$${t02}#${sum(t02)}`, reply: 'PacketSize=1000;qXfer:features:read+;multiprocess+' } : undefined));
+    const stop = target.stopAtConnect;
+    assert.equal(stop?.kind === 'signal' && stop.signal, 2);
+    assert.equal(target.features.get('PacketSize'), '1000', 'the T02 was not taken as the qSupported reply');
+  });
+
+  test('stopAtConnect stays undefined when the stub was already stopped', async () => {
+    const { target } = await connect();
+    assert.equal(target.stopAtConnect, undefined);
+  });
+
   test('connect retries until the port listens, then fails with a Connection error naming the port', async () => {
     const err = await GdbTarget.connect({ host: '127.0.0.1', port: 1, timeoutMs: 300, connectRetryMs: 50 }).catch((e: unknown) => e);
     assert.ok(err instanceof BootscopeError);
@@ -136,6 +149,14 @@ describe('GdbTarget with the fake stub: queue', () => {
     const stop = await stopped;
     assert.equal(stop.kind === 'signal' && stop.signal, 5);
     assert.equal((await regs).length, 68);
+  });
+
+  test('vCont sends the actions as one packet and resolves with its stop reply', async () => {
+    const { stub, target } = await connect((p) => (p.startsWith('vCont;') ? 'T05thread:p01.01;' : p === 'vCont?' ? 'vCont;c;C;s;S' : undefined));
+    assert.deepEqual([...(await target.vContActions())], ['c', 'C', 's', 'S']);
+    const stop = await target.vCont([{ action: 's', thread: 'p1.1' }]);
+    assert.equal(stop.kind === 'signal' && stop.signal, 5);
+    assert.equal(stub.received[stub.received.length - 1], 'vCont;s:p1.1');
   });
 
   test('a stop nobody asked for becomes a stop event, not the reply of the pending request', async () => {
