@@ -9,6 +9,8 @@
 //   snapshot        capture of the six seed regions
 //   storage         bytes per instruction of a real demo recording (to stopAt)
 //   queries         the seed's SQL (4.1-4.3) on a 1M-instruction recording (skip with --quick)
+//   timeline        the timeline panel's host on that recording: stages + snapshots (overview), then the
+//                   function lanes of the whole session (what the page waits for), through the query worker
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -19,6 +21,9 @@ import { RecordingSession } from '../src/recorder/session';
 import { RecordingStore } from '../src/store/recording-store';
 import { recordSyntheticSession } from '../src/store/synthetic-session';
 import { SEED_QUERIES } from '../src/analysis/seed-queries';
+import { TimelineHost } from '../src/analysis/views/panel-hosts';
+import { QueryRunner } from '../src/analysis/views/query-runner';
+import type { TimelineToWebview } from '../src/protocol/messages';
 import { loadConfigFile } from '../src/cli/config-file';
 import type { RecordingConfig } from '../src/common/config';
 
@@ -157,6 +162,26 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+async function timelineOpen(file: string): Promise<Record<string, number>> {
+  const runner = new QueryRunner(file, path.resolve(__dirname, '..', 'dist', 'query-worker.js'));
+  const posts: TimelineToWebview[] = [];
+  try {
+    const host = new TimelineHost(runner, { recordingName: 'big.db', post: (m) => { posts.push(m); } });
+    const t0 = performance.now();
+    host.prefetch();
+    await host.handle({ type: 'ready' });
+    const overviewMs = performance.now() - t0;
+    const init = posts.find((m) => m.type === 'timeline/init');
+    if (!init || init.type !== 'timeline/init' || !init.overview) throw new Error('timeline: no overview');
+    const o = init.overview;
+    await host.handle({ type: 'timeline/requestWindow', requestId: 1, sessionId: o.sessionId, fromSeq: o.firstSeq, toSeq: o.lastSeq, buckets: 1200 });
+    if (!posts.some((m) => m.type === 'timeline/window')) throw new Error(`timeline: no window (${JSON.stringify(posts.at(-1)).slice(0, 200)})`);
+    return { stages_and_snapshots_ms: Math.round(overviewMs), with_function_lanes_ms: Math.round(performance.now() - t0) };
+  } finally {
+    runner.dispose();
+  }
+}
+
 async function seedQueries(): Promise<Record<string, number>> {
   const file = path.join(tmp, 'big.db');
   const store = RecordingStore.open(file);
@@ -207,7 +232,10 @@ async function main(): Promise<void> {
     };
     process.stderr.write(`bench: ${arch} done\n`);
   }
-  if (!quick) result.seed_queries_ms_on_1M = await seedQueries();
+  if (!quick) {
+    result.seed_queries_ms_on_1M = await seedQueries();
+    result.timeline_open_on_1M = await timelineOpen(path.join(tmp, 'big.db'));
+  }
   console.log(JSON.stringify(result, null, 2));
   fs.rmSync(tmp, { recursive: true, force: true });
 }

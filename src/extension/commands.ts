@@ -10,7 +10,6 @@ import { errorMessage } from '../common/errors';
 import { RecordingSession, statusFor } from '../recorder/session';
 import { renderHtmlReport } from '../analysis/report';
 import { CSV_EXPORT_TABLES, exportCsv } from '../analysis/csv';
-import type { RecordingStore } from '../store/recording-store';
 import { CustomRequest, type RecordingStatus, type SnapshotCaptured } from '../adapter/custom-requests';
 import { Commands, DEBUG_TYPE } from './ids';
 import { instructionListing, instructionOf, sqlFor, type SessionTreeNode } from './session-tree-model';
