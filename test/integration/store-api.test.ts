@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { RecordingStore } from '../../src/store/recording-store';
 import { recordSyntheticSession, SEED_REGIONS } from '../../src/store/synthetic-session';
 import { BootscopeError } from '../../src/common/errors';
+import { SCHEMA_VERSION } from '../../src/store/schema';
+import { SEED_BOOT_SEQUENCE_TIMING } from '../../src/analysis/seed-queries';
 
 const quiet = (): void => undefined;
 let dir: string;
@@ -178,7 +180,7 @@ describe('query guard', () => {
   });
 
   test('allows read-only PRAGMAs and EXPLAIN QUERY PLAN', () => {
-    assert.equal(store.query('PRAGMA user_version').rows[0][0], 1);
+    assert.equal(store.query('PRAGMA user_version').rows[0][0], SCHEMA_VERSION);
     assert.ok(store.query('EXPLAIN QUERY PLAN SELECT * FROM instruction_traces WHERE pc_address = 1').rows.length > 0);
   });
 
@@ -211,6 +213,32 @@ describe('opening', () => {
     RecordingStore.open(file, { log: quiet }).close();
     spawnSync('sqlite3', [file, 'PRAGMA user_version = 99']);
     assert.throws(() => RecordingStore.open(file, { log: quiet }), /schema version 99, newer/);
+  });
+
+  test('a version 1 file is upgraded when opened for writing: data kept, seed 4.1 served by the stage index', () => {
+    const file = fileIn('v1.db');
+    const store = RecordingStore.open(file, { log: quiet });
+    const { sessionId } = recordSyntheticSession(store, { instructions: 3000 });
+    store.close();
+    // Turn it back into what version 1 wrote (sqlite3 CLI: independent of our code).
+    const down = spawnSync('sqlite3', [file, `DROP INDEX idx_instruction_traces_stage;
+      CREATE INDEX idx_instruction_traces_timestamp ON instruction_traces(timestamp);
+      DELETE FROM schema_migrations WHERE version = 2; PRAGMA user_version = 1;`], { encoding: 'utf8' });
+    assert.equal(down.status, 0, down.stderr);
+    assert.throws(() => RecordingStore.open(file, { readOnly: true, log: quiet }), /schema version 1; open it once for writing/);
+    const up = RecordingStore.open(file, { log: quiet });
+    try {
+      assert.equal(up.query('PRAGMA user_version').rows[0][0], 2);
+      assert.deepEqual(up.query('SELECT version FROM schema_migrations ORDER BY version').rows, [[1], [2]]);
+      const indexes = up.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instruction_traces'").rows.map((r) => r[0]);
+      assert.ok(indexes.includes('idx_instruction_traces_stage') && !indexes.includes('idx_instruction_traces_timestamp'), String(indexes));
+      assert.equal(up.getSession(sessionId)?.instructionCount, 3000);
+      const plan = up.query(`EXPLAIN QUERY PLAN ${SEED_BOOT_SEQUENCE_TIMING}`, [sessionId]).rows.map((r) => String(r[r.length - 1])).join('\n');
+      assert.match(plan, /COVERING INDEX idx_instruction_traces_stage/);
+      assert.equal(up.query(SEED_BOOT_SEQUENCE_TIMING, [sessionId]).rows.reduce((n, r) => n + Number(r[3]), 0), 3000);
+    } finally {
+      up.close();
+    }
   });
 
   test('a foreign SQLite file is refused', () => {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { RecordingStore } from '../../src/store/recording-store';
 import { recordSyntheticSession } from '../../src/store/synthetic-session';
 
-const FIXTURE_VERSION = 2;
+const FIXTURE_VERSION = 3; // 3: schema version 2
 const CACHE = path.resolve(__dirname, '../../.cache/webview-fixtures');
 
 export const HOSTILE = '<img src=x onerror=alert(1)>';
