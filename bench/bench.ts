@@ -9,8 +9,10 @@
 //   snapshot        capture of the six seed regions
 //   storage         bytes per instruction of a real demo recording (to stopAt)
 //   queries         the seed's SQL (4.1-4.3) on a 1M-instruction recording (skip with --quick)
+//   (--queries-only runs just the two SQL sections above)
 //   timeline        the timeline panel's host on that recording: stages + snapshots (overview), then the
 //                   function lanes of the whole session (what the page waits for), through the query worker
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -28,6 +30,8 @@ import { loadConfigFile } from '../src/cli/config-file';
 import type { RecordingConfig } from '../src/common/config';
 
 const quick = process.argv.includes('--quick');
+/** Only the SQL figures on the 1M recording (no QEMU): `npm run bench -- --queries-only`. */
+const queriesOnly = process.argv.includes('--queries-only');
 const N = Number(process.env.BENCH_STEPS ?? 3000);
 const guest = path.resolve(__dirname, '..', 'guest');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-bench-'));
@@ -192,8 +196,17 @@ async function seedQueries(): Promise<Record<string, number>> {
   try {
     for (const q of SEED_QUERIES) {
       const t0 = performance.now();
-      reader.query(q.sql, q.sql.includes('?') ? [sessionId] : []);
+      reader.query(q.sql, q.takesSessionId ? [sessionId] : []);
       out[q.id] = Math.round(performance.now() - t0);
+    }
+    // The same SQL in Debian's native sqlite3 CLI (what users of the file outside VS Code run); process
+    // start-up (a few ms) included.
+    for (const q of SEED_QUERIES) {
+      const script = `${q.takesSessionId ? `.parameter set ?1 ${sessionId}\n` : ''}${q.sql}\n`;
+      const t0 = performance.now();
+      const r = spawnSync('sqlite3', [file], { input: script, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      if (r.status !== 0) throw new Error(`sqlite3 CLI failed on ${q.id}: ${r.stderr}`);
+      out[`${q.id}_sqlite3_cli`] = Math.round(performance.now() - t0);
     }
   } finally {
     reader.close();
@@ -203,7 +216,7 @@ async function seedQueries(): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, load: os.loadavg()[0] }, steps: N };
-  for (const arch of ['arm32', 'aarch64'] as const) {
+  for (const arch of queriesOnly ? [] : (['arm32', 'aarch64'] as const)) {
     const cfg = config(arch);
     const raw = await withQemu(cfg, (q) => rawLoop(q.gdbPort, N));
     const client = await clientLoop(config(arch), N);
