@@ -195,15 +195,16 @@ export class BootscopeDebugSession extends DebugSession {
     this.sendResponse(response);
   }
 
-  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments): Promise<void> {
+  protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments | undefined): Promise<void> {
     const s = this.session;
+    // `arguments` is optional in DAP's disconnect request: a client may send none.
     // An attached QEMU is left running: without suspendDebuggee, `D` lets the guest run on (QEMU resumes
     // the VM on detach), as gdb's detach does. A launched QEMU is always stopped (RecordingSession.close).
-    if (s && !this.terminated && this.config?.request === 'attach' && !args.suspendDebuggee && !args.terminateDebuggee) {
+    if (s && !this.terminated && this.config?.request === 'attach' && !args?.suspendDebuggee && !args?.terminateDebuggee) {
       await this.haltIfRunning();
       await this.finalSnapshot();
       s.store.endSession(s.sessionId, 'stopped', 'detached from the running QEMU');
-      await s.target.request('D').catch(() => undefined);
+      await s.target.detach().catch((e) => this.sendEvent(new OutputEvent(`bootscope: detaching from the gdbstub failed: ${errorMessage(e)}; QEMU may still be halted\n`, 'stderr')));
       this.terminated = true;
       await s.target.close().catch(() => undefined);
     } else {

@@ -93,6 +93,8 @@ export class RecordingSession {
         configJson: JSON.stringify(cfg),
         elfPath: cfg.elf,
         elfMd5,
+        gdbHost: cfg.request === 'launch' ? '127.0.0.1' : cfg.host,
+        gdbPort: cfg.request === 'launch' ? qemu?.gdbPort : cfg.port,
       });
       const recorder = new Recorder({
         target, store, sessionId, config: cfg, disassembler, symbols,

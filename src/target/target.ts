@@ -767,6 +767,22 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
 
   // ---- lifecycle --------------------------------------------------------------------------------------
 
+  /**
+   * Detach (`D`): the stub removes our breakpoints and lets the guest run on (QEMU resumes the VM once no
+   * process is attached). With multiprocess extensions negotiated the packet must name the process,
+   * `D;pid` (QEMU 7.2 answers a bare `D` with E22 and stays halted). The connection stays open; close() it.
+   */
+  async detach(): Promise<void> {
+    let packet = 'D';
+    if (this.features_.get('multiprocess') === true) {
+      const thread = await this.currentThread();
+      const pid = /^p([0-9a-f]+)/i.exec(thread)?.[1] ?? '1';
+      packet = `D;${parseInt(pid, 16).toString(16)}`;
+    }
+    const reply = await this.request(packet);
+    if (reply !== 'OK') throw new GdbReplyError(packet, reply, this.endpoint, 'detach refused');
+  }
+
   /** Close the connection without detaching (no `D`: QEMU 7.2 resumes the VM on `D`). A stopped VM stays
    * stopped; a running one keeps running. Pending requests reject with ErrorCode.Connection. */
   async close(): Promise<void> {

@@ -168,6 +168,13 @@ describe('GdbTarget with the fake stub: queue', () => {
     assert.ok(stub.acks > 0);
   });
 
+  test('detach names the process when multiprocess is negotiated (QEMU answers a bare D with E22)', async () => {
+    const { stub, target } = await connect((p) => (p === 'D;1' ? 'OK' : p === 'D' ? 'E22' : p === 'qC' ? 'QCp01.01' : undefined));
+    await target.detach();
+    assert.ok(stub.received.includes('D;1'), stub.received.join(' '));
+    assert.ok(!stub.received.includes('D'));
+  });
+
   test('qRcmd collects O packets before OK', async () => {
     const hex = (s: string): string => Buffer.from(s).toString('hex');
     const { target } = await connect((p) => (p.startsWith('qRcmd,') ? { raw: `$O${hex('line 1\n')}#${sum('O' + hex('line 1\n'))}`, reply: 'OK' } : undefined));
