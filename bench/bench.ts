@@ -48,13 +48,17 @@ function checksum(s: string): string {
   return sum.toString(16).padStart(2, '0');
 }
 
-/** The minimal loop: no codec, no queue; read bytes until `#xx`, ack, next. */
-async function rawLoop(port: number, steps: number): Promise<number> {
+/**
+ * The minimal loop: no codec, no queue; read bytes until `#xx`, ack, next. With `readInstruction`, each
+ * step also reads 4 bytes with `m`, pipelined with the `g` as the recorder does: the floor of what a
+ * recorder that reads the instruction bytes at every step can cost (three packets per step, not two).
+ */
+async function rawLoop(port: number, steps: number, readInstruction = false): Promise<number> {
   const sock = net.connect({ host: '127.0.0.1', port });
   sock.setNoDelay(true);
   await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
   let buf = '';
-  let waiter: ((packet: string) => void) | undefined;
+  const waiters: ((packet: string) => void)[] = [];
   sock.on('data', (d) => {
     buf += d.toString('latin1');
     for (;;) {
@@ -64,13 +68,11 @@ async function rawLoop(port: number, steps: number): Promise<number> {
       const packet = buf.slice(start + 1, hash);
       buf = buf.slice(hash + 3);
       sock.write('+');
-      const w = waiter;
-      waiter = undefined;
-      w?.(packet);
+      waiters.shift()?.(packet);
     }
   });
   const ask = (payload: string): Promise<string> => new Promise((resolve) => {
-    waiter = resolve;
+    waiters.push(resolve);
     sock.write(`$${payload}#${checksum(payload)}`);
   });
   // target.xml first: QEMU 7.2 answers nothing useful before it (and gdb always reads it).
@@ -79,7 +81,8 @@ async function rawLoop(port: number, steps: number): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) {
     await ask('s');
-    await ask('g');
+    if (readInstruction) await Promise.all([ask('g'), ask('m40000000,4')]);
+    else await ask('g');
   }
   const seconds = (performance.now() - t0) / 1000;
   sock.destroy();
@@ -219,6 +222,7 @@ async function main(): Promise<void> {
   for (const arch of queriesOnly ? [] : (['arm32', 'aarch64'] as const)) {
     const cfg = config(arch);
     const raw = await withQemu(cfg, (q) => rawLoop(q.gdbPort, N));
+    const rawWithM = await withQemu(config(arch), (q) => rawLoop(q.gdbPort, N, true));
     const client = await clientLoop(config(arch), N);
     const rec = await recorder(config(arch), N);
     const mem = await memory(config(arch));
@@ -229,6 +233,8 @@ async function main(): Promise<void> {
       client_vs_raw: +(client / raw).toFixed(3),
       recorder_instr_per_s: Math.round(rec.rate),
       recorder_vs_raw: +(rec.rate / raw).toFixed(3),
+      raw_loop_with_instruction_read_steps_per_s: Math.round(rawWithM),
+      recorder_vs_raw_with_instruction_read: +(rec.rate / rawWithM).toFixed(3),
       recorder_extra_round_trips_per_step: +(rec.mispredicted / N).toFixed(4),
       snapshot_six_regions_ms_median: +median(rec.snapshotMs).toFixed(2),
       memory_64k_pipelined_MB_s: +mem.pipelinedMBs.toFixed(1),
