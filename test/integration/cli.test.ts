@@ -23,12 +23,18 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** QEMU processes started by `pid` (direct children whose command is qemu-system-*). */
+/**
+ * The guest QEMUs started by `pid`: direct children running qemu-system-* with a gdbstub (`-gdb`), which
+ * leaves out the short-lived `qemu-system-* --version` probe the launcher runs first.
+ */
 function qemuChildren(pid: number): number[] {
   let children: string;
   try { children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8'); } catch { return []; }
   return children.trim().split(/\s+/).filter(Boolean).map(Number).filter((c) => {
-    try { return /qemu-system-/.test(readFileSync(`/proc/${c}/cmdline`, 'utf8')); } catch { return false; }
+    try {
+      const argv = readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0');
+      return argv.some((a) => /qemu-system-/.test(a)) && argv.includes('-gdb');
+    } catch { return false; }
   });
 }
 
