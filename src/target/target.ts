@@ -105,6 +105,8 @@ const enum Expect {
   Stop,
   /** qRcmd: `O` output packets, then `OK`. */
   Monitor,
+  /** `?` (halt reason): its answer IS a stop reply, but the target is not resumed (not a barrier). */
+  HaltReason,
 }
 
 interface Pending {
@@ -259,7 +261,7 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
     // in handle_target_halt, meant for gdb's initial connect). Later stop state comes from step/cont replies.
     this.features_ = features;
     this.packetSize = packetSizeOf(features) ?? this.packetSize;
-    const initialStop = this.decodeOrThrow('?', decodeStopReply(await this.request('?')));
+    const initialStop = this.decodeOrThrow('?', decodeStopReply(latin1Text(await this.enqueue(encodePacket('?'), '?', Expect.HaltReason))));
     // target.xml must be read before `p`/`P`: QEMU 7.2 answers them empty until it was (gdb_has_xml),
     // and it decides what `g` carries. Each new connection resets that flag, so read it on every connect.
     let docs: Map<string, string>;
@@ -429,6 +431,7 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
     }
     switch (head.expect) {
       case Expect.Stop:
+      case Expect.HaltReason:
         if (isOutput) {
           this.unsolicited(payload, true);
           return;
@@ -444,8 +447,7 @@ export class GdbTarget extends EventEmitter<GdbTargetEvents> {
       case Expect.Reply:
         // T/S/W/X + 2 hex is never an answer to a non-resume request (m/g/p data is lowercase hex):
         // it is a stop nobody asked for, e.g. QEMU 7.2's T02 when a client connects to a running VM.
-        // The exception is `?` (halt reason), whose answer IS a stop reply.
-        if (head.packet !== '?' && (first === 0x54 || first === 0x53 || first === 0x57 || first === 0x58) && looksLikeStopReply(latin1Text(payload))) {
+        if ((first === 0x54 || first === 0x53 || first === 0x57 || first === 0x58) && looksLikeStopReply(latin1Text(payload))) {
           this.unsolicited(payload, false);
           return;
         }
