@@ -17,34 +17,44 @@ const READ_ONLY_PRAGMAS = new Set([
 const WRITE_OPCODES = new Set(['OpenWrite', 'Vacuum', 'JournalMode', 'SetCookie', 'ParseSchema', 'CreateBtree',
   'Destroy', 'Clear', 'Expire', 'DropTable', 'DropIndex', 'DropTrigger', 'IncrVacuum', 'Checkpoint']);
 
+/**
+ * When `sql[i]` opens a string, a quoted identifier or a comment, the index just past its end (or the end of
+ * the text when it is unterminated); otherwise -1. The one SQL lexer rule that statement splitting and
+ * parameter scanning (analysis/views/sql-params.ts) both need: `;` and `?` inside these mean nothing.
+ */
+export function skipSqlQuotedOrComment(sql: string, i: number): number {
+  const c = sql[i];
+  const n = sql.length;
+  if (c === "'" || c === '"' || c === '`') {
+    let j = i + 1;
+    while (j < n && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1; // '' is an escaped quote
+    return Math.min(n, j + 1);
+  }
+  if (c === '[') {
+    const close = sql.indexOf(']', i);
+    return close < 0 ? n : close + 1;
+  }
+  if (c === '-' && sql[i + 1] === '-') {
+    const nl = sql.indexOf('\n', i);
+    return nl < 0 ? n : nl + 1;
+  }
+  if (c === '/' && sql[i + 1] === '*') {
+    const close = sql.indexOf('*/', i + 2);
+    return close < 0 ? n : close + 2;
+  }
+  return -1;
+}
+
 /** Splits SQL into statements, ignoring `;` inside strings, quoted identifiers and comments. */
 export function splitSqlStatements(sql: string): string[] {
   const out: string[] = [];
   let start = 0;
   let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i];
-    if (c === "'" || c === '"' || c === '`') {
-      i++;
-      while (i < n) {
-        if (sql[i] === c) {
-          if (sql[i + 1] === c) { i += 2; continue; }
-          break;
-        }
-        i++;
-      }
-      i++;
-    } else if (c === '[') {
-      const close = sql.indexOf(']', i);
-      i = close < 0 ? n : close + 1;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? n : close + 2;
-    } else if (c === ';') {
+  while (i < sql.length) {
+    const skipped = skipSqlQuotedOrComment(sql, i);
+    if (skipped >= 0) {
+      i = skipped;
+    } else if (sql[i] === ';') {
       out.push(sql.slice(start, i));
       i++;
       start = i;

@@ -1,6 +1,7 @@
 // Binding the current session into user SQL: the seed's query 4.1 filters on `session_id = ?`, and the
 // console and notebooks run it verbatim, so every positional `?` (or a named :session / $session /
 // @session) is bound to the session the user picked.
+import { skipSqlQuotedOrComment } from '../../store/read-only-sql';
 import type { SqlValue } from './query-worker-protocol';
 
 /** Positional and named parameters of one statement, found outside strings, identifiers and comments. */
@@ -11,19 +12,9 @@ export function statementParameters(sql: string): { positional: number; named: s
   const n = sql.length;
   while (i < n) {
     const c = sql[i];
-    if (c === "'" || c === '"' || c === '`') {
-      i++;
-      while (i < n && !(sql[i] === c && sql[i + 1] !== c)) i += sql[i] === c ? 2 : 1;
-      i++;
-    } else if (c === '[') {
-      const close = sql.indexOf(']', i);
-      i = close < 0 ? n : close + 1;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      i = nl < 0 ? n : nl + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? n : close + 2;
+    const skipped = skipSqlQuotedOrComment(sql, i);
+    if (skipped >= 0) {
+      i = skipped;
     } else if (c === '?') {
       const m = /^\?(\d*)/.exec(sql.slice(i, i + 12));
       const digits = m?.[1] ?? '';
