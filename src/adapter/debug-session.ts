@@ -727,15 +727,21 @@ export class BootscopeDebugSession extends DebugSession {
 
   // ---- memory and disassembly ---------------------------------------------------------------------------------------
 
-  protected override async readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session) return;
+  /** memoryReference + offset as an address; answers the request with an error (and gives undefined) if not one. */
+  private memoryAddress(response: DebugProtocol.Response, args: { memoryReference: string; offset?: number }): bigint | undefined {
     const base = parseAddress(args.memoryReference);
     if (base === undefined) {
       this.sendErrorResponse(response, { id: ErrorId.Memory, format: `memory reference ${args.memoryReference} is not an address` });
-      return;
+      return undefined;
     }
-    const address = base + BigInt(args.offset ?? 0);
+    return base + BigInt(args.offset ?? 0);
+  }
+
+  protected override async readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): Promise<void> {
+    const ex = this.requireStopped(response);
+    if (!ex || !this.session) return;
+    const address = this.memoryAddress(response, args);
+    if (address === undefined) return;
     const count = Math.min(args.count, 1 << 20);
     const t = this.session.target;
     let data: Uint8Array;
@@ -759,12 +765,8 @@ export class BootscopeDebugSession extends DebugSession {
   protected override async writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): Promise<void> {
     const ex = this.requireStopped(response);
     if (!ex || !this.session) return;
-    const base = parseAddress(args.memoryReference);
-    if (base === undefined) {
-      this.sendErrorResponse(response, { id: ErrorId.Memory, format: `memory reference ${args.memoryReference} is not an address` });
-      return;
-    }
-    const address = base + BigInt(args.offset ?? 0);
+    const address = this.memoryAddress(response, args);
+    if (address === undefined) return;
     const data = Buffer.from(args.data, 'base64');
     try {
       await this.session.target.writeMemory(address, data);
