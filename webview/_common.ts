@@ -1,6 +1,7 @@
 // Shared by the webview bundles: the typed channel to the host (acquireVsCodeApi), DOM helpers that only
 // ever set text (guest-derived strings — symbols, disassembly, region names — are data, never markup),
 // and theme colours read from VS Code's CSS variables for canvas drawing.
+import type { SessionSummary } from '../src/protocol/messages';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -159,4 +160,11 @@ export function setOptions(select: HTMLElement, options: { value: string; label:
   }));
   const selected = options.find((o) => o.selected);
   if (selected) (select as HTMLSelectElement).value = selected.value;
+}
+
+/** The session picker every panel has: "#id description (n steps)", the selected session marked. */
+export function setSessionOptions(select: HTMLElement, sessions: readonly SessionSummary[], selected: number | null): void {
+  setOptions(select, sessions.map((x) => ({
+    value: String(x.sessionId), label: `#${x.sessionId} ${x.description ?? ''} (${formatCount(x.instructionCount)} steps)`, selected: x.sessionId === selected,
+  })));
 }

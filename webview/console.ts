@@ -7,9 +7,9 @@ import './_common.css';
 import './console.css';
 import {
   CONSOLE_PAGE_SIZE, type ConsoleToHost, type ConsoleToWebview, type GridCell, type QueryPreset, type QueryResultSummary,
-  type SessionSummary, type SortDirection,
+  type SortDirection,
 } from '../src/protocol/messages';
-import { connectToHost, custom, el, formatCount, setOptions } from './_common';
+import { connectToHost, custom, el, formatCount, setOptions, setSessionOptions } from './_common';
 
 const ROW_HEIGHT = 22;
 const OVERSCAN = 20;
@@ -137,7 +137,7 @@ function onMessage(m: ConsoleToWebview): void {
     case 'console/init':
       titleEl.textContent = `Query console — ${m.recordingName}`;
       presets = m.presets;
-      setSessions(m.sessions, m.sessionId);
+      setSessionOptions(sessionSelect, m.sessions, m.sessionId);
       setOptions(presetSelect, [{ value: '', label: 'Choose a preset…', selected: true }, ...presets.map((p) => ({ value: p.id, label: p.label }))]);
       setHistory(m.history);
       setWriteMode(m.writeMode);
@@ -192,14 +192,6 @@ function onMessage(m: ConsoleToWebview): void {
       errorEl.hidden = false;
       break;
   }
-}
-
-function setSessions(sessions: SessionSummary[], selected: number | null): void {
-  setOptions(sessionSelect, sessions.map((s) => ({
-    value: String(s.sessionId),
-    label: `#${s.sessionId} ${s.description ?? ''} (${formatCount(s.instructionCount)} steps)`,
-    selected: s.sessionId === selected,
-  })));
 }
 
 function setHistory(h: string[]): void {

@@ -6,9 +6,9 @@ import './_common.css';
 import './heatmap.css';
 import {
   CELL_CHANGED, CELL_MATCHES, CELL_MISSING, HEATMAP_MAX_WORDS,
-  type HeatmapRegionSummary, type HeatmapToHost, type HeatmapToWebview, type RegionHeatmap, type SessionSummary,
+  type HeatmapRegionSummary, type HeatmapToHost, type HeatmapToWebview, type RegionHeatmap,
 } from '../src/protocol/messages';
-import { Tooltip, connectToHost, el, fitCanvas, formatCount, hex32, setOptions, themeColours, type ThemeColours } from './_common';
+import { Tooltip, connectToHost, el, fitCanvas, formatCount, hex32, setSessionOptions, themeColours, type ThemeColours } from './_common';
 
 const MATRIX_MAX_ROWS = 256;
 const GRID_COLUMNS = 64;
@@ -253,7 +253,7 @@ function onMessage(m: HeatmapToWebview): void {
     case 'heatmap/init': {
       titleEl.textContent = `Pattern heatmap — ${m.recordingName}`;
       sessionId = m.sessionId;
-      setSessions(m.sessions, m.sessionId);
+      setSessionOptions(sessionSelect, m.sessions, m.sessionId);
       renderLegend(themeColours());
       regions = m.regions.map(buildCard);
       regionsEl.replaceChildren(...regions.map((r) => r.card));
@@ -298,12 +298,6 @@ function onMessage(m: HeatmapToWebview): void {
       if (pending.size === 0) document.body.dataset.state = 'ready';
       break;
   }
-}
-
-function setSessions(sessions: SessionSummary[], selected: number | null): void {
-  setOptions(sessionSelect, sessions.map((s) => ({
-    value: String(s.sessionId), label: `#${s.sessionId} ${s.description ?? ''} (${formatCount(s.instructionCount)} steps)`, selected: s.sessionId === selected,
-  })));
 }
 
 host.post({ type: 'ready' });

@@ -6,10 +6,10 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import './_common.css';
 import './timeline.css';
 import type {
-  InstructionRow, SessionSummary, StageBand, TimelineOverview, TimelineToHost, TimelineToWebview, TimelineWindow,
+  InstructionRow, StageBand, TimelineOverview, TimelineToHost, TimelineToWebview, TimelineWindow,
 } from '../src/protocol/messages';
 import {
-  Tooltip, byId, connectToHost, custom, el, fitCanvas, formatCount, formatDurationUs, setLines, setOptions, themeColours,
+  Tooltip, byId, connectToHost, custom, el, fitCanvas, formatCount, formatDurationUs, setLines, setSessionOptions, themeColours,
 } from './_common';
 
 const AXIS_H = 24;
@@ -387,7 +387,7 @@ function onMessage(m: TimelineToWebview): void {
   switch (m.type) {
     case 'timeline/init':
       titleEl.textContent = `Boot timeline — ${m.recordingName}`;
-      setSessions(m.sessions, m.overview?.sessionId ?? null);
+      setSessionOptions(sessionSelect, m.sessions, m.overview?.sessionId ?? null);
       overview = m.overview;
       win = null;
       selectedSeq = null;
@@ -423,12 +423,6 @@ function onMessage(m: TimelineToWebview): void {
       errorEl.hidden = false;
       break;
   }
-}
-
-function setSessions(sessions: SessionSummary[], selected: number | null): void {
-  setOptions(sessionSelect, sessions.map((s) => ({
-    value: String(s.sessionId), label: `#${s.sessionId} ${s.description ?? ''} (${formatCount(s.instructionCount)} steps)`, selected: s.sessionId === selected,
-  })));
 }
 
 byId('body').style.setProperty('--label-width', `${LABEL_W}px`);
