@@ -49,8 +49,8 @@ const DEFAULT_FUNCTIONS = ['_start', 'elfloader_main', 'load_images', 'init_kern
 const MNEMONICS = ['ldr r3, [r2, #4]', 'str r1, [r0]', 'add r0, r0, #1', 'cmp r3, #0', 'bne 0x40000a10', 'mov r2, r1',
   'sub sp, sp, #8', 'push {r4, lr}', 'pop {r4, pc}', 'bl 0x40000c00', 'ldr r0, [pc, #12]', 'orr r1, r1, #0x80'];
 
-/** mulberry32: small deterministic PRNG. */
-function prng(seed: number): () => number {
+/** mulberry32: small deterministic PRNG (also drives the RSP decoder fuzz test). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -5,28 +5,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseRecordingConfig, type QemuConfig } from '../../src/common/config';
 import { launchQemu, type QemuProcess } from '../../src/qemu/launcher';
 import { ElfFile } from '../../src/symbols/elf';
 import { GdbTarget } from '../../src/target';
 import { killIfAlive } from '../support/qemu-fixtures';
+import { GUEST_DIR, demoQemuConfig, elfSymbol } from '../support/demo-recording';
 
-const GUEST_DIR = path.resolve(__dirname, '..', '..', 'guest');
 
-function demoQemuConfig(name: string): QemuConfig {
-  const file = path.join(GUEST_DIR, `demo-${name}.json`);
-  const cfg = parseRecordingConfig(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof parseRecordingConfig>[0], GUEST_DIR);
-  if (!cfg.qemu) throw new Error(`${file} has no qemu section`);
-  return cfg.qemu;
-}
-
-function symbol(elf: ElfFile, name: string): bigint {
-  const s = elf.symbols.find((x) => x.name === name);
-  if (!s) throw new Error(`${elf.path} has no symbol ${name}`);
-  return s.value & ~1n;
-}
 
 /** What gdb-multiarch printed: registers by name (first occurrence, as in regnum order) and memory words. */
 interface GdbView {
@@ -91,7 +77,7 @@ interface Sample {
 }
 
 async function runToSymbol(t: GdbTarget, elf: ElfFile, name: string): Promise<bigint> {
-  const at = symbol(elf, name);
+  const at = elfSymbol(elf, name);
   assert.equal(await t.insertBreakpoint(0, at, 4), true);
   // A missed breakpoint would let `c` run forever (it has no timeout): interrupt after 10 s and fail.
   const stopped = t.cont();

@@ -3,15 +3,13 @@
 // PhyMemMode, the unsolicited T02, `E NN`). One QEMU per architecture, driven through the boot in order.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseRecordingConfig, type QemuConfig } from '../../src/common/config';
 import { launchQemu, type QemuProcess } from '../../src/qemu/launcher';
 import { ElfFile, PT_LOAD, SHF_ALLOC, SHT_PROGBITS, type ElfSection } from '../../src/symbols/elf';
 import { GdbReplyError, GdbTarget, type StopReply } from '../../src/target';
 import { killIfAlive } from '../support/qemu-fixtures';
+import { GUEST_DIR, demoQemuConfig, elfSymbol } from '../support/demo-recording';
 
-const GUEST_DIR = path.resolve(__dirname, '..', '..', 'guest');
 
 interface DemoArch {
   name: 'arm32' | 'aarch64';
@@ -49,18 +47,6 @@ const ARCHES: readonly DemoArch[] = [
   },
 ];
 
-function demoQemuConfig(name: string): QemuConfig {
-  const file = path.join(GUEST_DIR, `demo-${name}.json`);
-  const cfg = parseRecordingConfig(JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof parseRecordingConfig>[0], GUEST_DIR);
-  if (!cfg.qemu) throw new Error(`${file} has no qemu section`);
-  return cfg.qemu;
-}
-
-function symbol(elf: ElfFile, name: string): bigint {
-  const s = elf.symbols.find((x) => x.name === name);
-  if (!s) throw new Error(`${elf.path} has no symbol ${name}`);
-  return s.value & ~1n;
-}
 
 /** [start, end) of a function symbol. */
 function symbolRange(elf: ElfFile, name: string): [bigint, bigint] {
@@ -287,14 +273,14 @@ for (const demo of ARCHES) {
     test('vCont;s:p1.1 steps exactly one instruction of that thread', async () => {
       const stop = await t().vCont([{ action: 's', thread: 'p1.1' }]);
       assert.equal(signalOf(stop), 5);
-      const expected = typeof demo.afterTwoSteps === 'string' ? symbol(elf, demo.afterTwoSteps) : BigInt(demo.afterTwoSteps);
+      const expected = typeof demo.afterTwoSteps === 'string' ? elfSymbol(elf, demo.afterTwoSteps) : BigInt(demo.afterTwoSteps);
       assert.equal(await t().readRegister('pc'), expected);
     });
 
     // ---- breakpoints and continue; the MMU-on stage ------------------------------------------------------
 
     test('Z0 on sel4_boot, c: stops there with T05 (VA 0xe0000000, MMU on)', async () => {
-      const at = symbol(elf, 'sel4_boot');
+      const at = elfSymbol(elf, 'sel4_boot');
       assert.equal(await t().insertBreakpoint(0, at, 4), true);
       const stop = await t().cont();
       assert.equal(signalOf(stop), 5);
@@ -332,7 +318,7 @@ for (const demo of ARCHES) {
     });
 
     test('Z0 on vPaintMemoryPattern, c: stops at its first call with (stack_region, 0x1000, 0xDEADBEEF) in the argument registers', async () => {
-      const at = symbol(elf, 'vPaintMemoryPattern');
+      const at = elfSymbol(elf, 'vPaintMemoryPattern');
       assert.equal(await t().insertBreakpoint(0, at, 4), true);
       assert.equal(signalOf(await t().cont()), 5);
       const regs = t().decodeRegisters(await t().readRegisters());
@@ -363,7 +349,7 @@ for (const demo of ARCHES) {
     });
 
     test('z0 removed the breakpoint: c runs past three more vPaintMemoryPattern calls to Z0 on boot_done', async () => {
-      const at = symbol(elf, 'boot_done');
+      const at = elfSymbol(elf, 'boot_done');
       assert.equal(await t().insertBreakpoint(0, at, 4), true);
       assert.equal(signalOf(await t().cont()), 5);
       assert.equal(await t().readRegister('pc'), at);

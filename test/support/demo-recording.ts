@@ -2,7 +2,8 @@
 // committed guest/demo-*.json), into a temporary database. Real QEMU, real gdbstub, real SQLite file.
 import * as path from 'node:path';
 import { loadConfigFile } from '../../src/cli/config-file';
-import type { RecordingConfig } from '../../src/common/config';
+import type { QemuConfig, RecordingConfig } from '../../src/common/config';
+import type { ElfFile } from '../../src/symbols/elf';
 import { RecordingSession, statusFor } from '../../src/recorder/session';
 import type { RunResult } from '../../src/recorder/recorder';
 
@@ -12,6 +13,20 @@ export type DemoName = 'demo-arm32' | 'demo-aarch64' | 'demo-arm32-corrupted' | 
 
 export function demoConfig(name: DemoName, database: string, overrides: Partial<RecordingConfig> = {}): RecordingConfig {
   return { ...loadConfigFile(path.join(GUEST_DIR, `${name}.json`)), database, ...overrides };
+}
+
+/** The QEMU section of guest/demo-<arch>.json (`arch`: arm32 | aarch64), paths resolved. */
+export function demoQemuConfig(arch: string): QemuConfig {
+  const cfg = demoConfig(`demo-${arch}` as DemoName, '');
+  if (!cfg.qemu) throw new Error(`guest/demo-${arch}.json has no qemu section`);
+  return cfg.qemu;
+}
+
+/** A symbol's address in the ELF (Thumb bit cleared). */
+export function elfSymbol(elf: ElfFile, name: string): bigint {
+  const s = elf.symbols.find((x) => x.name === name);
+  if (!s) throw new Error(`${elf.path} has no symbol ${name}`);
+  return s.value & ~1n;
 }
 
 export interface DemoRecording {

@@ -6,22 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameEvent, PacketDecoder, encodePacket, latin1Text } from '../../src/rsp';
+import { prng } from '../../src/store/synthetic-session';
 
 const INPUTS = 1_000_000;
 const MAX_PACKET = 512; // small, so that oversized packets are cheap to produce
 const ERROR_KINDS = new Set(['checksum-mismatch', 'bad-checksum-hex', 'missing-checksum', 'oversized', 'bad-run-length', 'bad-escape', 'garbage', 'truncated']);
 
-/** mulberry32: small, fast, good enough to drive mutations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SAMPLES = ['T05thread:p01.01;', 'OK', 'E14', 'S05', 'W00', 'qSupported:multiprocess+', 'm40000000,800', 'l<target/>', 'PacketSize=1000', '0*}00', 'a}]b'];
 
