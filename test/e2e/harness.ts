@@ -530,8 +530,17 @@ export class Workbench {
     await pane.locator('.pane-header .action-label.codicon-collapse-all').click();
     await waitFor('the Variables view to collapse', async () => ((await pane.locator('.monaco-list-row[aria-expanded="true"]').count()) === 0 ? true : undefined), 15_000);
     await target.waitFor({ state: 'visible', timeout: 30_000 });
-    await target.locator('.monaco-tl-twistie').click();
-    await waitFor(`scope ${scope} to expand`, async () => ((await target.getAttribute('aria-expanded')) === 'true' ? true : undefined), 15_000);
+    // A click that lands while the tree re-renders (the debug session's stop refreshes it) only selects the
+    // row: click the twistie again whenever it is still collapsed a moment later.
+    let clickedAt = 0;
+    await waitFor(`scope ${scope} to expand`, async () => {
+      if ((await target.getAttribute('aria-expanded')) === 'true') return true;
+      if (Date.now() - clickedAt > 2000) {
+        await target.locator('.monaco-tl-twistie').click();
+        clickedAt = Date.now();
+      }
+      return undefined;
+    }, 15_000);
     return pane;
   }
 
