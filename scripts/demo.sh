@@ -4,6 +4,8 @@
 # Extra arguments go to `bootscope demo` (e.g. --arch arm, --corrupted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/node.sh
 bash scripts/setup.sh
+use_supported_node
 node esbuild.mjs
 exec node dist/cli.js demo "$@"

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/apt.sh
+. scripts/lib/node.sh
 
 want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
@@ -34,6 +35,8 @@ done
 if [ "$want_tests" = 1 ] && ! objdump --help 2>/dev/null | grep 'aarch64' >/dev/null; then missing+=(binutils-multiarch); fi
 
 install_debian_packages "bootscope setup" "${missing[@]}"
+
+use_supported_node
 
 # npm dependencies: reinstall when package-lock.json is newer than the install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

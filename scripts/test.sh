@@ -3,5 +3,7 @@
 # real QEMU, DAP, webview in headless Chromium) with node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/node.sh
 bash scripts/setup.sh --tests
+use_supported_node
 exec node scripts/test.mjs "$@"

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 bash scripts/setup.sh --tests
+. scripts/lib/node.sh
+use_supported_node
 bash scripts/e2e/install-code-server.sh
 # `npm run package` as users build it.
 npm run -s package
