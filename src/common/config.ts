@@ -125,6 +125,88 @@ function resolvePath(p: string, baseDir: string): string {
   return path.isAbsolute(p) ? p : path.resolve(baseDir, p);
 }
 
+/** Attributes of `qemu`; also what a misplaced top-level `bios` or `kernel` is pointed back to. */
+const QEMU_KEYS = ['binary', 'machine', 'cpu', 'memory', 'kernel', 'bios', 'extraArgs'] as const;
+const STAGE_KEYS = ['name', 'pcRange', 'symbol'] as const;
+const REGION_KEYS = ['name', 'start', 'size', 'pattern', 'physical'] as const;
+const SNAPSHOT_KEYS = ['onStageChange', 'everyInstructions', 'threshold'] as const;
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), for "did you mean". */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known key closest to `key` (case-insensitively), if it is a plausible typo of it. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const dist = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (dist < bestDistance) { best = k; bestDistance = dist; }
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Rejects keys of `o` outside `known`, naming the path (`regions[1].patern`), a likely fix and the known keys. */
+function rejectUnknownKeys(o: Record<string, Json>, known: readonly string[], prefix: string): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const guess = closestKey(k, known);
+    throw new ConfigError(`${prefix}.${k}`, `unknown attribute${guess ? ` (did you mean "${guess}"?)` : ''}; known attributes of ${prefix} are ${known.join(', ')}`);
+  }
+}
+
+/** True when QEMU arguments load guest code themselves, so neither qemu.kernel nor qemu.bios is needed. */
+export function extraArgsLoadCode(args: readonly string[]): boolean {
+  return args.some((a, i) => {
+    const next = args[i + 1] ?? '';
+    if (a === '-kernel' || a === '-bios' || a === '-pflash') return true;
+    if (a === '-device') return /^loader(,|$)/.test(next);
+    if (a === '-drive') return /(^|,)if=pflash(,|$)/.test(next);
+    return false;
+  });
+}
+
+/** True when a stopAt value names a symbol rather than an address. */
+export function isSymbolName(spec: string): boolean {
+  return !/^(0x[0-9a-f]+|[0-9]+)$/i.test(spec.trim());
+}
+
+const hexOf = (n: number | bigint): string => `0x${n.toString(16)}`;
+
+/**
+ * Regions must fit the guest's address space and not overlap one another (within the same view:
+ * physical or virtual). Arch `undefined` checks only what holds for any architecture; the session checks
+ * again once the gdbstub has said which one it is.
+ */
+export function checkRegionLayout(regions: readonly RegionConfig[], arch: Arch | undefined): void {
+  const top = arch === 'arm' ? 2n ** 32n : 2n ** 64n;
+  regions.forEach((r, i) => {
+    const end = BigInt(r.start) + BigInt(r.size);
+    if (end > top) {
+      throw new ConfigError(`regions[${i}]`, `"${r.name}" [${hexOf(r.start)}, ${hexOf(end)}) runs past the top of the ${arch === 'arm' ? '32' : '64'}-bit address space (last address ${hexOf(top - 1n)}); lower "start" or "size"`);
+    }
+  });
+  const order = regions.map((r, i) => ({ r, i })).sort((a, b) => a.r.start - b.r.start || a.i - b.i);
+  for (let x = 0; x < order.length; x++) {
+    for (let y = x + 1; y < order.length && order[y].r.start < order[x].r.start + order[x].r.size; y++) {
+      const [a, b] = [order[x], order[y]];
+      if (a.r.physical !== b.r.physical) continue; // different views of memory
+      const [first, second] = a.i < b.i ? [a, b] : [b, a];
+      throw new ConfigError(`regions[${second.i}]`, `"${second.r.name}" [${hexOf(second.r.start)}, ${hexOf(second.r.start + second.r.size)}) overlaps regions[${first.i}] "${first.r.name}" [${hexOf(first.r.start)}, ${hexOf(first.r.start + first.r.size)}); regions must not overlap: shrink one, or merge them into one region`);
+    }
+  }
+}
+
 const KNOWN_KEYS = new Set([
   'type', 'request', 'name', 'arch', 'qemu', 'host', 'port', 'elf', 'symbolFiles', 'database', 'description',
   'record', 'maxInstructions', 'stopAt', 'timeLimitSeconds', 'stepMode', 'stages', 'regions', 'snapshots',
@@ -139,9 +221,13 @@ const KNOWN_KEYS = new Set([
 export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfig {
   if (!isObject(raw)) throw new ConfigError('(root)', 'expected a JSON object with the recording configuration');
   for (const k of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(k)) {
-      throw new ConfigError(k, `unknown attribute; known attributes are ${[...KNOWN_KEYS].filter((x) => !x.startsWith('_') && x !== '$schema').slice(0, 21).join(', ')}`);
+    if (KNOWN_KEYS.has(k)) continue;
+    if ((QEMU_KEYS as readonly string[]).includes(k)) {
+      throw new ConfigError(k, `belongs inside "qemu": write "qemu": { "${k}": ${JSON.stringify(raw[k])}, ... } (qemu.${k})`);
     }
+    const known = [...KNOWN_KEYS].filter((x) => !x.startsWith('_') && x !== '$schema').slice(0, 21);
+    const guess = closestKey(k, known);
+    throw new ConfigError(k, `unknown attribute${guess ? ` (did you mean "${guess}"?)` : ''}; known attributes are ${known.join(', ')}`);
   }
   const request = raw.request ?? (raw.qemu !== undefined ? 'launch' : raw.port !== undefined ? 'attach' : 'launch');
   if (request !== 'launch' && request !== 'attach') {
@@ -154,8 +240,13 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
 
   let qemu: QemuConfig | undefined;
   if (request === 'launch') {
-    if (!isObject(raw.qemu)) throw new ConfigError('qemu', 'is required for "launch": an object with binary, machine, cpu, memory, kernel');
+    if (!isObject(raw.qemu)) {
+      throw new ConfigError('qemu', 'is required for "launch": an object with binary, machine, cpu, memory, and what to run: '
+        + 'kernel (an ELF or raw image, loaded with -kernel) or bios (a firmware image run from the reset vector, -bios), '
+        + 'e.g. "qemu": { "binary": "qemu-system-arm", "machine": "virt", "cpu": "cortex-a15", "bios": "firmware.bin" }');
+    }
     const q = raw.qemu;
+    rejectUnknownKeys(q, QEMU_KEYS, 'qemu');
     const extra = q.extraArgs ?? [];
     if (!Array.isArray(extra) || !extra.every((a) => typeof a === 'string')) {
       throw new ConfigError('qemu.extraArgs', 'expected an array of strings, e.g. ["-smp", "1"]');
@@ -171,11 +262,6 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
       bios: bios === undefined ? undefined : resolvePath(bios, baseDir),
       extraArgs: extra as string[],
     };
-    for (const k of Object.keys(q)) {
-      if (!['binary', 'machine', 'cpu', 'memory', 'kernel', 'bios', 'extraArgs'].includes(k)) {
-        throw new ConfigError(`qemu.${k}`, 'unknown attribute; known: binary, machine, cpu, memory, kernel, bios, extraArgs');
-      }
-    }
   }
   let port: number | undefined;
   if (raw.port !== undefined) {
@@ -196,6 +282,7 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
   const stages: StageRule[] = stagesRaw.map((s, i) => {
     const f = `stages[${i}]`;
     if (!isObject(s)) throw new ConfigError(f, 'expected an object {name, pcRange:[start,end]} or {name, symbol}');
+    rejectUnknownKeys(s, STAGE_KEYS, f);
     const name = str(s, 'name', `${f}.name`, true);
     const rule: StageRule = { name };
     if (s.pcRange !== undefined) {
@@ -223,6 +310,7 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
   const regions: RegionConfig[] = regionsRaw.map((r, i) => {
     const f = `regions[${i}]`;
     if (!isObject(r)) throw new ConfigError(f, 'expected an object {name, start, size, pattern?}');
+    rejectUnknownKeys(r, REGION_KEYS, f);
     const size = parseNumber(r.size, `${f}.size`);
     if (size === 0 || size > 64 * 1024 * 1024) throw new ConfigError(`${f}.size`, `expected 1 byte to 64 MiB, got ${size}`);
     const pattern = r.pattern === undefined || r.pattern === null ? undefined : parseNumber(r.pattern, `${f}.pattern`);
@@ -243,6 +331,7 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
 
   const snapRaw = raw.snapshots ?? {};
   if (!isObject(snapRaw)) throw new ConfigError('snapshots', 'expected an object {onStageChange, everyInstructions, threshold}');
+  rejectUnknownKeys(snapRaw, SNAPSHOT_KEYS, 'snapshots');
   const threshold = snapRaw.threshold === undefined ? DEFAULT_THRESHOLD : Number(snapRaw.threshold);
   if (!Number.isFinite(threshold) || threshold < 0 || threshold > 100) {
     throw new ConfigError('snapshots.threshold', `expected a percentage 0..100, got ${JSON.stringify(snapRaw.threshold)}`);
@@ -271,6 +360,24 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
     else stopAt = str(raw, 'stopAt', 'stopAt', true);
   }
 
+  // Symbol names resolve only through an ELF's symbol table: without one, say so now rather than after
+  // QEMU started (a -bios firmware recorded without an ELF can still stop and stage by address).
+  const symbolSources = elf !== undefined || symbolFiles.length > 0;
+  const needsElf = (field: string, name: string, instead: string): ConfigError => new ConfigError(field,
+    `"${name}" is a symbol name, and symbol names need an ELF with symbols: set "elf" to the linked image (or list it in "symbolFiles"), or ${instead}`);
+  if (stopAt !== undefined && isSymbolName(stopAt) && !symbolSources) throw needsElf('stopAt', stopAt, 'give an address such as "0x40003000"');
+  stages.forEach((s, i) => {
+    if (s.symbol !== undefined && !symbolSources) throw needsElf(`stages[${i}].symbol`, s.symbol, 'use "pcRange": [start, end] instead');
+  });
+  checkRegionLayout(regions, arch as Arch | undefined ?? archOfBinary(qemu?.binary));
+  // Checked last, so a malformed attribute is reported first. Without code loaded, the CPU would fetch
+  // zeros from address 0 and the "recording" would be of nothing.
+  if (qemu && qemu.kernel === undefined && qemu.bios === undefined && !extraArgsLoadCode(qemu.extraArgs)) {
+    throw new ConfigError('qemu', 'has neither qemu.kernel nor qemu.bios, so QEMU would run empty memory from address 0 and record '
+      + 'nothing of your guest; set qemu.kernel (an ELF or raw image, -kernel) or qemu.bios (a firmware image, -bios), '
+      + 'or load code with qemu.extraArgs (-device loader,..., -pflash FILE, -drive if=pflash,...)');
+  }
+
   return {
     request,
     name: str(raw, 'name', 'name'),
@@ -295,11 +402,14 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
   };
 }
 
-/** Guesses the architecture from the QEMU binary name when `arch` is not given. */
-export function archOf(cfg: RecordingConfig): Arch | undefined {
-  if (cfg.arch) return cfg.arch;
-  const bin = cfg.qemu ? path.basename(cfg.qemu.binary) : '';
+function archOfBinary(binary: string | undefined): Arch | undefined {
+  const bin = binary ? path.basename(binary) : '';
   if (bin.includes('aarch64')) return 'aarch64';
   if (bin.includes('-arm')) return 'arm';
   return undefined;
+}
+
+/** Guesses the architecture from the QEMU binary name when `arch` is not given. */
+export function archOf(cfg: RecordingConfig): Arch | undefined {
+  return cfg.arch ?? archOfBinary(cfg.qemu?.binary);
 }
