@@ -204,6 +204,8 @@ export class BootscopeDebugSession extends DebugSession {
       await this.haltIfRunning();
       await this.finalSnapshot();
       s.store.endSession(s.sessionId, 'stopped', 'detached from the running QEMU');
+      // The next gdb on this QEMU steps as it did before we attached (qqemu.sstep).
+      await s.restoreStepFlags().catch((e) => this.sendEvent(new OutputEvent(`bootscope: restoring QEMU's single-step flags failed: ${errorMessage(e)}\n`, 'stderr')));
       await s.target.detach().catch((e) => this.sendEvent(new OutputEvent(`bootscope: detaching from the gdbstub failed: ${errorMessage(e)}; QEMU may still be halted\n`, 'stderr')));
       this.terminated = true;
       await s.target.close().catch(() => undefined);

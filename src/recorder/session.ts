@@ -55,6 +55,8 @@ export class RecordingSession {
     readonly symbols: Symbols | undefined,
     readonly qemu: QemuProcess | undefined,
     private readonly ownsStore: boolean,
+    /** `qqemu.sstep` as an attached QEMU had it before we set ours; undefined for a QEMU we launched. */
+    readonly originalStepFlags: number | undefined,
   ) {}
 
   static async start(o: SessionOptions): Promise<RecordingSession> {
@@ -66,6 +68,7 @@ export class RecordingSession {
     let qemu: QemuProcess | undefined;
     let target: GdbTarget | undefined;
     let store: RecordingStore | undefined;
+    let originalStepFlags: number | undefined;
     const ownsStore = !o.store;
     try {
       if (cfg.request === 'launch') {
@@ -80,6 +83,8 @@ export class RecordingSession {
       if (expected && expected !== target.arch) {
         throw new BootscopeError(ErrorCode.Config, `arch: the configuration says "${expected}" but the gdbstub reports "${target.arch}"; fix "arch" or "qemu.binary"`);
       }
+      // An attached QEMU outlives us and gets the next gdb: remember its flags to restore them on the way out.
+      if (cfg.request === 'attach') originalStepFlags = await target.getStepFlags();
       // Interrupts mode: clear NOIRQ/NOTIMER so steps enter IRQ handlers and timers tick (task switches are
       // recorded). QEMU's own default masks both.
       await target.setStepFlags(cfg.stepMode === 'interrupts' ? SSTEP_ENABLE : SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER);
@@ -100,9 +105,10 @@ export class RecordingSession {
         target, store, sessionId, config: cfg, disassembler, symbols,
         onProgress: o.onProgress, onWarning: o.onWarning,
       });
-      const s = new RecordingSession(cfg, target, store, sessionId, recorder, symbols, qemu, ownsStore);
+      const s = new RecordingSession(cfg, target, store, sessionId, recorder, symbols, qemu, ownsStore, originalStepFlags);
       return s;
     } catch (e) {
+      if (originalStepFlags !== undefined) await target?.setStepFlags(originalStepFlags).catch(() => undefined);
       await target?.close().catch(() => undefined);
       await qemu?.shutdown().catch(() => undefined);
       if (ownsStore) store?.close();
@@ -128,7 +134,17 @@ export class RecordingSession {
     }
   }
 
-  /** Ends the boot_sessions row, disconnects, and stops a QEMU we launched. Idempotent. */
+  /**
+   * Gives an attached QEMU back its single-step flags (`Qqemu.sstep`), so whoever connects next steps as
+   * before we came. Does nothing for a launched QEMU, which is stopped anyway, nor while a `c` is
+   * outstanding (the request would wait for the guest to stop): callers halt the guest first.
+   */
+  async restoreStepFlags(): Promise<void> {
+    if (this.originalStepFlags === undefined || this.target.running) return;
+    await this.target.setStepFlags(this.originalStepFlags);
+  }
+
+  /** Ends the boot_sessions row, restores an attached QEMU's step flags, disconnects, and stops a QEMU we launched. Idempotent. */
   async close(status: Exclude<SessionStatus, 'recording'>, reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -138,6 +154,8 @@ export class RecordingSession {
       if (uart) this.store.updateSession(this.sessionId, { uartLog: uart });
       this.store.endSession(this.sessionId, status, reason);
     } finally {
+      // A dropped connection cannot be restored: nothing else to do then.
+      await this.restoreStepFlags().catch(() => undefined);
       await this.target.close().catch(() => undefined);
       await this.qemu?.shutdown().catch(() => undefined);
       if (this.ownsStore) this.store.close();

@@ -1,5 +1,6 @@
 // `attach`: the adapter connects to a gdbstub it did not start (a QEMU launched here, as a user would start
-// one by hand), records from the current pc, and on disconnect detaches, leaving that QEMU running the guest.
+// one by hand), records from the current pc, and on disconnect detaches, leaving that QEMU running the guest
+// with the single-step flags (qqemu.sstep) it had before, as the next gdb expects them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,10 +12,28 @@ import { loadConfigFile } from '../../src/cli/config-file';
 import { launchQemu, type QemuProcess } from '../../src/qemu/launcher';
 import { RecordingStore } from '../../src/store/recording-store';
 import { loadSymbols } from '../../src/symbols';
+import { GdbTarget } from '../../src/target/target';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ADAPTER = path.join(ROOT, 'dist/adapter.js');
 const CONFIG = path.join(ROOT, 'guest', 'demo-arm32.json');
+/**
+ * Single-step flags set by "the user's previous gdb" before Bootscope attaches: ENABLE|NOIRQ (gdbstub.c),
+ * neither QEMU's default 0x7 nor the 0x1 of Bootscope's default stepMode "interrupts", so reading it back
+ * proves the value read at attach time was restored, not a default.
+ */
+const USER_SSTEP = 0x3;
+
+/** qqemu.sstep as a new gdb connection to the QEMU sees it (QEMU keeps one global value for all clients). */
+async function stepFlagsSeenByNextClient(port: number, set?: number): Promise<number> {
+  const target = await GdbTarget.connect({ host: '127.0.0.1', port });
+  try {
+    if (set !== undefined) await target.setStepFlags(set);
+    return await target.getStepFlags();
+  } finally {
+    await target.close();
+  }
+}
 
 describe('bootscope adapter: attach to a running QEMU (AArch32 demo)', { skip: existsSync(ADAPTER) ? false : 'needs dist/adapter.js (node esbuild.mjs)' }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'bootscope-dap-attach-'));
@@ -27,6 +46,8 @@ describe('bootscope adapter: attach to a running QEMU (AArch32 demo)', { skip: e
 
   before(async () => {
     qemu = await launchQemu({ qemu: cfg.qemu as NonNullable<typeof cfg.qemu> });
+    // A gdb before us left its own flags (QEMU started with -S stays halted when it disconnects).
+    assert.equal(await stepFlagsSeenByNextClient(qemu.gdbPort, USER_SSTEP), USER_SSTEP);
     dc = new DebugClient('node', ADAPTER, 'bootscope');
     dc.defaultTimeout = 30_000;
     await dc.start();
@@ -84,5 +105,10 @@ describe('bootscope adapter: attach to a running QEMU (AArch32 demo)', { skip: e
     } finally {
       store.close(null);
     }
+  });
+
+  test('disconnect gives QEMU back the single-step flags it had before the attach (qqemu.sstep)', async () => {
+    // Runs after the disconnect above: the guest runs, and a new client's connect halts it again.
+    assert.equal(await stepFlagsSeenByNextClient(qemu.gdbPort), USER_SSTEP);
   });
 });
