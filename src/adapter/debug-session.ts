@@ -411,9 +411,11 @@ export class BootscopeDebugSession extends DebugSession {
         const name = fn ? (f.pc === fn.start ? fn.name : `${fn.name}+0x${(f.pc - fn.start).toString(16)}`) : `0x${f.pc.toString(16)}`;
         // Caller frames show the line of the call (the instruction before the return address).
         const loc = symbols?.lineAt(depth === 0 ? f.pc : f.pc - 1n);
-        const frame = new StackFrame(args.threadId * FRAME_STRIDE + depth, name,
-          loc ? this.sourceFor(loc.file) : undefined,
-          loc ? this.convertDebuggerLineToClient(loc.line) : 0, loc?.column ? this.convertDebuggerColumnToClient(loc.column) : 0) as DebugProtocol.StackFrame;
+        const source = loc ? this.sourceFor(loc.file) : undefined;
+        // DAP: without a source, line and column are 0 and ignored.
+        const frame = new StackFrame(args.threadId * FRAME_STRIDE + depth, name, source,
+          source && loc ? this.convertDebuggerLineToClient(loc.line) : 0,
+          source && loc?.column ? this.convertDebuggerColumnToClient(loc.column) : 0) as DebugProtocol.StackFrame;
         frame.instructionPointerReference = hex(f.pc);
         if (!loc) frame.presentationHint = 'subtle';
         return frame;
@@ -606,15 +608,20 @@ export class BootscopeDebugSession extends DebugSession {
   // ---- breakpoints ------------------------------------------------------------------------------------------------
 
   /**
-   * A DAP Source for a file named by DWARF. Reproducible builds record paths relative to the build
-   * (`-ffile-prefix-map`, e.g. "guest/src/painting.c"): those are looked up under the ELF's folder and its
-   * ancestors, the first existing one wins; otherwise the name is passed on as it is.
+   * A DAP Source for a file named by DWARF, or undefined when the file is not on disk. Reproducible builds
+   * record paths relative to the build (`-ffile-prefix-map`, e.g. "guest/src/painting.c"): those are
+   * looked up under the ELF's folder and its ancestors, the first existing one wins. A file found nowhere
+   * gets no Source at all: a Source whose path cannot be opened makes VS Code show an editor tab saying
+   * "Could not load source", while a frame without one (but with its instructionPointerReference) opens
+   * the Disassembly view at the pc. The first miss per file is said once in the Debug Console.
    */
-  private sourceFor(file: string): Source {
+  private sourceFor(file: string): Source | undefined {
     let resolved = this.resolvedSources.get(file);
     if (resolved === undefined) {
-      resolved = file;
-      if (!path.isAbsolute(file) && this.config?.elf) {
+      resolved = '';
+      if (path.isAbsolute(file)) {
+        if (existsSync(file)) resolved = file;
+      } else if (this.config?.elf) {
         for (let dir = path.dirname(path.resolve(this.config.elf)); ; dir = path.dirname(dir)) {
           const candidate = path.join(dir, file);
           if (existsSync(candidate)) { resolved = candidate; break; }
@@ -622,16 +629,21 @@ export class BootscopeDebugSession extends DebugSession {
         }
       }
       this.resolvedSources.set(file, resolved);
+      if (!resolved) {
+        const where = path.isAbsolute(file) || !this.config?.elf ? '' : ` (looked under ${path.dirname(path.resolve(this.config.elf))} and its parent folders)`;
+        this.sendEvent(new OutputEvent(`bootscope: source file ${file} named by the ELF's debug info was not found${where}; showing disassembly for code from it\n`, 'console'));
+      }
     }
-    return new Source(path.basename(resolved), this.convertDebuggerPathToClient(resolved));
+    return resolved ? new Source(path.basename(resolved), this.convertDebuggerPathToClient(resolved)) : undefined;
   }
 
   private toDapBreakpoint(bp: CodeBreakpoint): DebugProtocol.Breakpoint {
     const out = new Breakpoint(bp.verified) as DebugProtocol.Breakpoint;
     out.id = bp.id;
     if (bp.message) out.message = bp.message;
-    if (bp.source) {
-      out.source = this.sourceFor(bp.source.path);
+    const source = bp.source ? this.sourceFor(bp.source.path) : undefined;
+    if (bp.source && source) {
+      out.source = source;
       out.line = this.convertDebuggerLineToClient(bp.source.line);
     }
     if (bp.addresses.length) out.instructionReference = hex(bp.addresses[0]);
@@ -803,8 +815,9 @@ export class BootscopeDebugSession extends DebugSession {
           const ins: DebugProtocol.DisassembledInstruction = { address: hex(r.address), instruction: r.text, instructionBytes: r.bytesHex };
           if (r.symbol) ins.symbol = r.symbol;
           if (!r.valid) ins.presentationHint = 'invalid';
-          if (r.line) {
-            ins.location = this.sourceFor(r.line.file);
+          const location = r.line ? this.sourceFor(r.line.file) : undefined;
+          if (r.line && location) {
+            ins.location = location;
             ins.line = this.convertDebuggerLineToClient(r.line.line);
           }
           return ins;
