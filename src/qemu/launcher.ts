@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { QemuConfig } from '../common/config';
 import { BootscopeError, ConfigError, ErrorCode, errorMessage } from '../common/errors';
+import { configuresNetworking, findMissingFirmware, missingFirmwareAdvice } from './firmware';
 import { QmpClient } from './qmp';
 import { parseQemuVersion, type QemuVersion } from './version';
 
@@ -116,8 +117,11 @@ export function buildQemuCommandLine(cfg: QemuConfig, gdbPort: number, qmpPort: 
     // The first UART goes to QEMU's stdout (a pipe we read); signal=off keeps a ^C byte from killing QEMU.
     '-chardev', `stdio,id=${UART_CHARDEV_ID},signal=off`,
     '-serial', `chardev:${UART_CHARDEV_ID}`,
-    ...cfg.extraArgs,
   );
+  // Recording needs no network, and the machine's default NIC makes QEMU load an option ROM
+  // (efi-virtio.rom on `virt`, from Debian's ipxe-qemu): drop it unless the user's arguments set one up.
+  if (!configuresNetworking(cfg.extraArgs)) argv.push('-nic', 'none');
+  argv.push(...cfg.extraArgs);
   return argv;
 }
 
@@ -180,6 +184,12 @@ function classifyStartFailure(cfg: QemuConfig, stderr: string, exit: QemuExit, a
   }
   if (/unsupported machine type|machine type .* not found|No machine specified|Machine type/i.test(tail)) {
     return new ConfigError('qemu.machine', `QEMU rejected machine "${cfg.machine}": ${firstLine}. List the machines with \`${cfg.binary} -M help\`.`);
+  }
+  const firmware = findMissingFirmware(tail);
+  if (firmware) {
+    // An install problem rather than a bad configuration: a QEMU failure (exit 3), quoting QEMU's line.
+    const said = tail.split('\n').find((l) => l.includes(firmware.file))?.trim() ?? firstLine;
+    return new BootscopeError(ErrorCode.Qemu, `QEMU ${how} during start: ${missingFirmwareAdvice(firmware)} QEMU said: ${said}\nCommand line: ${argv.join(' ')}`);
   }
   if (/could not load kernel/i.test(tail)) {
     return new ConfigError('qemu.kernel', `QEMU could not load "${cfg.kernel}": ${firstLine}. Use an ELF or raw image built for ${cfg.binary}.`);

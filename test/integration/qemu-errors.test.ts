@@ -1,8 +1,12 @@
 // launchQemu's failures against real QEMU 7.2: each says what to fix (missing binary, bad machine or CPU,
-// missing guest file, an unknown option), and a port taken between pick and bind is retried with new ports.
+// missing guest file, an unknown option, a missing ROM or firmware file naming its Debian package), the
+// default NIC is off, and a port taken between pick and bind is retried with new ports.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BootscopeError, ConfigError, ErrorCode } from '../../src/common/errors';
 import { findFreePort, launchQemu, type QemuProcess } from '../../src/qemu/launcher';
 import { QEMU_TARGETS, buildTinyGuest, killIfAlive, qemuConfigFor, removeTinyGuest, type TinyGuest } from '../support/qemu-fixtures';
@@ -58,6 +62,53 @@ describe('launchQemu errors', () => {
       assert.match(e.message, /-no-such-option: invalid option/);
       return true;
     });
+  });
+});
+
+describe('launchQemu and ROM/firmware files', () => {
+  let romDir: string | undefined;
+  let qemu: QemuProcess | undefined;
+
+  before(() => {
+    romDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-noroms-'));
+  });
+
+  after(async () => {
+    const pid = qemu?.pid;
+    await qemu?.shutdown();
+    killIfAlive(pid);
+    if (romDir) fs.rmSync(romDir, { recursive: true, force: true });
+  });
+
+  test('a NIC option ROM that is really missing names ipxe-qemu and the apt-get line', async () => {
+    const rom = path.join(romDir!, 'efi-virtio.rom');   // an empty folder: the file is not there
+    await assert.rejects(launchQemu({ qemu: qemuConfigFor(arm, undefined, ['-device', `virtio-net-pci,romfile=${rom}`]) }), (e: unknown) => {
+      assert.ok(e instanceof BootscopeError);
+      assert.equal(e.code, ErrorCode.Qemu);
+      assert.match(e.message, /exited with code 1 during start/);
+      assert.match(e.message, /Debian's ipxe-qemu package provides/);
+      assert.match(e.message, /apt-get install -y ipxe-qemu/);
+      assert.ok(e.message.includes(`failed to find romfile "${rom}"`), `QEMU's own line is quoted: ${e.message}`);
+      return true;
+    });
+  });
+
+  test('firmware outside QEMU\'s search path (-bios QEMU_EFI.fd) names qemu-efi-aarch64 and its full path', async () => {
+    await assert.rejects(launchQemu({ qemu: qemuConfigFor(aarch64, undefined, ['-bios', 'QEMU_EFI.fd']) }), (e: unknown) => {
+      assert.ok(e instanceof BootscopeError);
+      assert.equal(e.code, ErrorCode.Qemu);
+      assert.match(e.message, /Could not find ROM image 'QEMU_EFI\.fd'/);
+      assert.match(e.message, /apt-get install -y qemu-efi-aarch64/);
+      assert.match(e.message, /\/usr\/share\/qemu-efi-aarch64\/QEMU_EFI\.fd/);
+      return true;
+    });
+  });
+
+  test('a default launch has no NIC, so no option ROM is needed', async () => {
+    qemu = await launchQemu({ qemu: qemuConfigFor(arm) });
+    const buses = await qemu.qmp.execute<{ devices: { class_info: { class: number; desc?: string } }[] }[]>('query-pci');
+    const nics = buses.flatMap((b) => b.devices).filter((d) => d.class_info.class === 0x0200);
+    assert.deepEqual(nics, [], 'no Ethernet controller on the PCI bus');
   });
 });
 

@@ -71,3 +71,30 @@ describe('buildQemuCommandLine', () => {
     assert.deepEqual(argv.slice(-2), ['-smp', '1']);
   });
 });
+
+describe('buildQemuCommandLine: the default NIC', () => {
+  const cfg = { binary: 'qemu-system-arm', machine: 'virt', cpu: 'cortex-a15', kernel: '/k.elf' };
+  const nicArgs = (argv: string[]): string[] => argv.flatMap((a, i) => (a === '-nic' ? [argv[i + 1]] : []));
+
+  test('turns the default NIC off (-nic none) when extraArgs set up no network', () => {
+    assert.deepEqual(nicArgs(buildQemuCommandLine({ ...cfg, extraArgs: ['-smp', '1'] }, 1, 2)), ['none']);
+  });
+
+  test('leaves networking to the user when extraArgs have -nic, -net or -netdev', () => {
+    for (const extra of [['-nic', 'user'], ['-net', 'nic', '-net', 'user'], ['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0'], ['--nic=user']]) {
+      const argv = buildQemuCommandLine({ ...cfg, extraArgs: extra }, 1, 2);
+      assert.ok(!nicArgs(argv).includes('none'), `${extra.join(' ')}: no -nic none added`);
+      assert.deepEqual(argv.slice(-extra.length), extra, `${extra.join(' ')}: passed as given, last`);
+    }
+  });
+
+  test('a NIC added with -device alone still gets -nic none (it only drops the machine\'s default NIC)', () => {
+    const argv = buildQemuCommandLine({ ...cfg, extraArgs: ['-device', 'virtio-net-pci'] }, 1, 2);
+    assert.deepEqual(nicArgs(argv), ['none']);
+    assert.ok(argv.indexOf('-nic') < argv.indexOf('-device'), 'the user\'s -device comes after');
+  });
+
+  test('a -device property value that merely mentions "net" is not networking', () => {
+    assert.deepEqual(nicArgs(buildQemuCommandLine({ ...cfg, extraArgs: ['-device', 'loader,file=net.bin,addr=0x0'] }, 1, 2)), ['none']);
+  });
+});
