@@ -3,6 +3,13 @@
 // instruction rows needs no more memory than one batch. Like `sqlite3 -csv`, NULL is an empty field and the
 // empty string is `""`, so the two stay apart; BLOBs become lowercase hex (instruction bytes, region contents)
 // and numbers their shortest exact decimal form.
+//
+// Spreadsheet formula injection (OWASP "CSV Injection"): a text cell that begins with `=`, `+`, `-`, `@`, tab
+// or CR is run as a formula by Excel, LibreOffice and Google Sheets, and ELF symbol names, stage and region
+// names and query results reach these cells. Such text is written with a leading `'`, which those tools
+// treat as "this is text" and do not display. Numbers stay numbers: INTEGER and REAL values are written as
+// they are (-1 stays -1), and so is text that is nothing but a decimal number ("-1", "+2.5e3"), which a
+// spreadsheet reads as that number and cannot run.
 import type { Writable } from 'node:stream';
 import { BootscopeError, ErrorCode } from '../common/errors';
 import type { RecordingStore, SQLiteValue } from '../store/recording-store';
@@ -19,10 +26,19 @@ const EXPORTABLE: Readonly<Record<string, { order: string; sessionFilter: string
 
 export const CSV_EXPORT_TABLES: readonly string[] = Object.keys(EXPORTABLE);
 
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Text as a spreadsheet may safely read it: a leading `'` when it would otherwise start a formula. */
+export function neutraliseFormula(text: string): string {
+  return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
+}
+
 function csvField(v: SQLiteValue | string | undefined): string {
   if (v === null || v === undefined) return '';
-  const text = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : String(v);
+  let text = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : String(v);
   if (text === '' && typeof v === 'string') return '""'; // not NULL
+  if (typeof v === 'string') text = neutraliseFormula(text);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -128,7 +128,29 @@ function evolutionSvg(perRegion: RegionHistory, snapshots: SnapshotInfo[]): stri
   return `<svg class="evolution" width="${label + cols * cell}" height="${perRegion.size * (cell + 4)}" role="img" aria-label="pattern match per snapshot">\n${rows}\n</svg>`;
 }
 
-function paintedSummary(failing: RegionInfo[], dropped: { region: RegionInfo; peak: number }[]): string {
+/** How many regions the session's configuration listed, when its config_json says. */
+function configuredRegionCount(configJson: string | null): number | undefined {
+  try {
+    const regions: unknown = configJson ? (JSON.parse(configJson) as { regions?: unknown }).regions : undefined;
+    return Array.isArray(regions) ? regions.length : undefined;
+  } catch {
+    return undefined; // a hand-written or older row: fall back to what the snapshots hold
+  }
+}
+
+/**
+ * The summary line for painted regions. It only claims "all pass" when there were painted regions and a
+ * snapshot to check them in; otherwise it says which of the two is missing.
+ */
+function paintedSummary(configuredRegions: number | undefined, finalRegions: RegionInfo[], hasSnapshot: boolean, failing: RegionInfo[], dropped: { region: RegionInfo; peak: number }[]): string {
+  const noRegions = 'none: the recording has no memory regions configured (add "regions" with a "pattern" to check painting)';
+  if (configuredRegions === 0) return noRegions;
+  if (!hasSnapshot) return 'not checked: no snapshot was taken';
+  const painted = finalRegions.filter((r) => r.expectedPattern !== null && r.expectedPattern !== undefined);
+  if (finalRegions.length === 0) return noRegions;
+  if (painted.length === 0) {
+    return `none: ${finalRegions.length} region${finalRegions.length === 1 ? '' : 's'} captured, none with a "pattern" to check`;
+  }
   const parts: string[] = [];
   if (failing.length > 0) {
     parts.push(`${failing.length} failing: ${failing.map((r) => `${escapeHtml(r.regionName)} from ${escapeHtml(mismatchText(r))}`).join('; ')}`);
@@ -136,7 +158,7 @@ function paintedSummary(failing: RegionInfo[], dropped: { region: RegionInfo; pe
   for (const { region: r, peak } of dropped) {
     parts.push(`${escapeHtml(r.regionName)} dropped from ${peak.toFixed(1)}% to ${(r.matchPercentage ?? 0).toFixed(1)}% after painting, first mismatch at ${escapeHtml(mismatchText(r))} (still above its ${r.threshold ?? '?'}% threshold)`);
   }
-  return parts.length === 0 ? '<span class="ok">all pass at the last snapshot</span>' : `<span class="bad">${parts.join('; ')}</span>`;
+  return parts.length === 0 ? `<span class="ok">all ${painted.length} pass at the last snapshot</span>` : `<span class="bad">${parts.join('; ')}</span>`;
 }
 
 const STYLE = `
@@ -178,7 +200,7 @@ GROUP BY function_name ORDER BY execution_count DESC LIMIT 30`, [sessionId]);
     ['QEMU', escapeHtml(session.qemuVersion ?? 'unknown')],
     ['ELF', session.elfPath ? `<code>${escapeHtml(session.elfPath)}</code> (md5 <code>${escapeHtml(session.elfMd5 ?? '?')}</code>)` : '-'],
     ['Snapshots', fmt(snapshots.length)],
-    ['Painted regions', paintedSummary(failing, dropped)],
+    ['Painted regions', paintedSummary(configuredRegionCount(session.configJson), finalRegions, last !== undefined, failing, dropped)],
   ];
   const cellOf = (v: unknown): string => escapeHtml(v === null ? 'NULL' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : v);
 

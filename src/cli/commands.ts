@@ -9,6 +9,7 @@ import type { RecorderProgress } from '../recorder/recorder';
 import { RecordingStore } from '../store/recording-store';
 import { renderHtmlReport } from '../analysis/report';
 import { exportCsv, toCsvRow } from '../analysis/csv';
+import { escapeForTerminal, escapeJsonForTerminal } from '../common/terminal-text';
 import { loadConfigFile } from './config-file';
 
 export interface CliIo {
@@ -44,7 +45,8 @@ export async function runRecord(cfg: RecordingConfig, opts: { report?: string; q
       config: cfg,
       onProgress: (p) => {
         lastProgress = p;
-        if (io.isTty) io.progress(`${p.instructions} instructions  ${Math.round(p.rate)}/s  stage ${p.stage}  ${p.functionName} @ ${hex(p.pc)}  ${p.snapshots} snapshots`);
+        // Stage and function names come from the config and the guest's ELF: shown escaped, never interpreted.
+        if (io.isTty) io.progress(escapeForTerminal(`${p.instructions} instructions  ${Math.round(p.rate)}/s  stage ${p.stage}  ${p.functionName} @ ${hex(p.pc)}  ${p.snapshots} snapshots`, 'cell'));
       },
       onWarning: (m) => io.err(`bootscope: warning: ${m}`),
     });
@@ -58,7 +60,17 @@ export async function runRecord(cfg: RecordingConfig, opts: { report?: string; q
       throw e;
     }
     const seconds = (Date.now() - t0) / 1000;
-    const { status, reason } = statusFor(result.reason);
+    const ended = statusFor(result.reason);
+    const status = ended.status;
+    let reason = ended.reason;
+    // Exit 0 means "recorded what you asked for". QEMU going away is that only when the guest shut the
+    // machine down itself; a SIGTERM, a quit from elsewhere or a crash is exit 3 (EXIT.qemu), as a SIGKILL is.
+    let exitCode = result.reason === 'cancelled' ? 130 : 0;
+    if (result.reason === 'target-exited') {
+      const cause = await session.qemuExitCause(result.stop);
+      reason = cause.reason;
+      if (!cause.byGuest) exitCode = 3;
+    }
     const count = session.recorder.instructionCount;
     session.store.addMetric(session.sessionId, 'instructions_per_second', count / seconds, 'instr/s');
     session.store.addMetric(session.sessionId, 'recording_seconds', seconds, 's');
@@ -67,14 +79,16 @@ export async function runRecord(cfg: RecordingConfig, opts: { report?: string; q
     if (io.isTty) io.progress('');
     if (!opts.quietSummary) {
       io.err(`bootscope: ${count} instructions in ${seconds.toFixed(1)} s (${Math.round(count / seconds)}/s), ${session.recorder.snapshots} snapshots; ${status}: ${reason}${lastProgress ? `; last stage ${lastProgress.stage}` : ''}`);
-      if (uart) io.err(`bootscope: guest UART output:\n${uart.trimEnd().split('\n').map((l) => `  | ${l}`).join('\n')}`);
+      // The guest's bytes, escaped: a guest must not clear the screen or fake a line of ours.
+      if (uart) io.err(`bootscope: guest UART output:\n${escapeForTerminal(uart.trimEnd(), 'lines').split('\n').map((l) => `  | ${l}`).join('\n')}`);
     }
     if (opts.report) {
       const code = runReport(cfg.database, session.sessionId, opts.report, io);
       if (code !== 0) return code;
     }
+    if (exitCode === 3) io.err(`bootscope: QEMU ended before the recording did: ${reason}; the ${count} instructions recorded so far are kept in session ${session.sessionId}`);
     io.out(String(session.sessionId));
-    return result.reason === 'cancelled' ? 130 : 0;
+    return exitCode;
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -112,7 +126,7 @@ export async function runExport(db: string, table: string, sessionId: number | u
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   if (v instanceof Uint8Array) return `x'${Buffer.from(v).toString('hex')}'`;
-  return String(v);
+  return escapeForTerminal(String(v), 'cell');
 }
 
 export function runQuery(db: string, sql: string, format: 'table' | 'csv' | 'json', io: CliIo): number {
@@ -120,15 +134,17 @@ export function runQuery(db: string, sql: string, format: 'table' | 'csv' | 'jso
   try {
     const { columns, rows } = store.query(sql);
     if (format === 'json') {
-      io.out(JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof Uint8Array ? Buffer.from(r[i] as Uint8Array).toString('hex') : typeof r[i] === 'bigint' ? String(r[i]) : r[i]]))), null, 2));
+      io.out(escapeJsonForTerminal(JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof Uint8Array ? Buffer.from(r[i] as Uint8Array).toString('hex') : typeof r[i] === 'bigint' ? String(r[i]) : r[i]]))), null, 2)));
     } else if (format === 'csv') {
-      io.out(toCsvRow(columns).replace(/\r\n$/, ''));
-      for (const r of rows) io.out(toCsvRow(r).replace(/\r\n$/, ''));
+      // Printed for reading: control characters escaped (`bootscope export` writes byte-exact CSV files).
+      io.out(escapeForTerminal(toCsvRow(columns).replace(/\r\n$/, ''), 'lines'));
+      for (const r of rows) io.out(escapeForTerminal(toCsvRow(r).replace(/\r\n$/, ''), 'lines'));
     } else {
       const text = rows.map((r) => r.map(cellText));
-      const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...text.map((r) => r[i].length))));
+      const names = columns.map((c) => escapeForTerminal(c, 'cell'));
+      const widths = names.map((c, i) => Math.min(60, Math.max(c.length, ...text.map((r) => r[i].length))));
       const line = (cells: string[]): string => cells.map((c, i) => (c.length > widths[i] ? c.slice(0, widths[i] - 1) + '…' : c.padEnd(widths[i]))).join('  ').trimEnd();
-      io.out(line(columns));
+      io.out(line(names));
       io.out(widths.map((w) => '-'.repeat(w)).join('  '));
       for (const r of text) io.out(line(r));
       io.err(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
@@ -143,7 +159,8 @@ export function runSessions(db: string, io: CliIo): number {
   const store = openStore(db, true);
   try {
     for (const s of store.listSessions()) {
-      io.out(`${s.sessionId}\t${s.startTime}\t${s.endTime ?? '-'}\t${s.status ?? '-'}\t${s.instructionCount ?? 0} instructions\t${s.description ?? ''}`);
+      const cell = (v: string): string => escapeForTerminal(v, 'cell');
+      io.out(`${s.sessionId}\t${cell(s.startTime)}\t${cell(s.endTime ?? '-')}\t${cell(s.status ?? '-')}\t${s.instructionCount ?? 0} instructions\t${cell(s.description ?? '')}`);
     }
     return 0;
   } finally {
@@ -182,14 +199,14 @@ export async function runDemo(o: { arch: 'arm' | 'aarch64' | 'both'; corrupted: 
       const id = store.listSessions().at(-1)?.sessionId as number;
       const stages = store.stages(id);
       io.out(`${name}: session ${id} in ${path.relative(process.cwd(), cfg.database)}, report ${path.relative(process.cwd(), report)}`);
-      io.out(`  stages: ${stages.map((s) => `${s.stageName}@${s.firstSequenceNumber}`).join(' -> ')}`);
+      io.out(`  stages: ${stages.map((s) => `${escapeForTerminal(s.stageName, 'cell')}@${s.firstSequenceNumber}`).join(' -> ')}`);
       const snaps = store.snapshots(id);
       const last = snaps.at(-1);
       if (last) {
         for (const r of store.regions(last.snapshotId)) {
           if (r.expectedPattern === null || r.expectedPattern === undefined) continue;
           const mismatch = r.firstMismatchOffset === null || r.firstMismatchOffset === undefined ? '' : `, first mismatch at +0x${Number(r.firstMismatchOffset).toString(16)}`;
-          io.out(`  ${r.regionName.padEnd(15)} ${hex(r.expectedPattern)}  ${Number(r.matchPercentage).toFixed(1)}% (${r.patternMatches}/${r.totalWords} words)${mismatch}`);
+          io.out(`  ${escapeForTerminal(r.regionName, 'cell').padEnd(15)} ${hex(r.expectedPattern)}  ${Number(r.matchPercentage).toFixed(1)}% (${r.patternMatches}/${r.totalWords} words)${mismatch}`);
         }
       }
     } finally {

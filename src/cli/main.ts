@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BootscopeError, ErrorCode, errorMessage } from '../common/errors';
 import { RecordingSession, statusFor } from '../recorder/session';
 import { runRecord, runReport, runExport, runQuery, runSessions, runDemo, type CliIo } from './commands';
+import { escapeForTerminal } from '../common/terminal-text';
 import { loadConfigFile } from './config-file';
 
 export const EXIT = {
@@ -139,7 +140,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         throw usageError(`unknown command ${JSON.stringify(cmd)}`);
     }
   } catch (e) {
-    io.err(`bootscope: ${errorMessage(e)}`);
+    // Messages can quote QEMU's stderr, file contents or recorded values: escaped like any guest text.
+    io.err(`bootscope: ${escapeForTerminal(errorMessage(e), 'lines')}`);
     return exitCodeFor(e);
   }
 }

@@ -4,15 +4,16 @@
 // dies or the connection drops mid-recording.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { archOf, type RecordingConfig } from '../common/config';
-import { BootscopeError, ErrorCode, errorMessage } from '../common/errors';
+import { archOf, checkRegionLayout, type RecordingConfig } from '../common/config';
+import { BootscopeError, ConfigError, ErrorCode, errorMessage } from '../common/errors';
 import { Disassembler } from '../arch/disassembler';
-import { loadSymbols, type Symbols } from '../symbols/symbols';
+import { archOfElf, type Symbols } from '../symbols/symbols';
 import { launchQemu, type QemuProcess } from '../qemu/launcher';
 import { GdbTarget } from '../target/target';
 import { RecordingStore } from '../store/recording-store';
 import type { SessionStatus } from '../store/schema';
 import { Recorder, type RecorderProgress, type RunEndReason, type RunLimits, type RunResult } from './recorder';
+import { preflight } from './preflight';
 
 /** QEMU's sstep bits (gdbstub.c): ENABLE=1, NOIRQ=2, NOTIMER=4. */
 export const SSTEP_ENABLE = 0x1;
@@ -43,8 +44,18 @@ export function statusFor(reason: RunEndReason): { status: Exclude<SessionStatus
   }
 }
 
+/** Why the guest's QEMU went away when a run ended with 'target-exited'. */
+export interface QemuExitCause {
+  /** True only when the guest itself shut the machine down (QMP SHUTDOWN with guest: true, guest-shutdown). */
+  byGuest: boolean;
+  /** For boot_sessions.end_reason and the CLI's summary. */
+  reason: string;
+}
+
 export class RecordingSession {
   private closed = false;
+  /** The last QMP SHUTDOWN event's data (reason, guest), when QEMU announced why it is going down. */
+  private shutdown: { event?: { reason?: string; guest?: boolean } } = {};
 
   private constructor(
     readonly config: RecordingConfig,
@@ -61,8 +72,9 @@ export class RecordingSession {
 
   static async start(o: SessionOptions): Promise<RecordingSession> {
     const cfg = o.config;
-    const symbolPaths = [...(cfg.elf ? [cfg.elf] : []), ...cfg.symbolFiles];
-    const symbols = symbolPaths.length ? loadSymbols(symbolPaths) : undefined;
+    // Files and symbol names first: a bad one must fail before QEMU starts and before a session row exists.
+    const { symbols, warnings } = preflight(cfg);
+    for (const w of warnings) o.onWarning?.(w);
     const disassembler = await Disassembler.create();
 
     let qemu: QemuProcess | undefined;
@@ -70,11 +82,17 @@ export class RecordingSession {
     let store: RecordingStore | undefined;
     let originalStepFlags: number | undefined;
     const ownsStore = !o.store;
+    const shutdown: RecordingSession['shutdown'] = {};
     try {
       if (cfg.request === 'launch') {
         if (!cfg.qemu) throw new BootscopeError(ErrorCode.Config, 'qemu: is required for "launch"');
         qemu = await launchQemu({ qemu: cfg.qemu });
         if (o.onUart) qemu.onUart(o.onUart);
+        // QEMU says why it shuts down (qapi/run-state.json ShutdownCause): the guest powering off, or a
+        // signal / quit from outside. Only the first is an end the user asked for.
+        qemu.qmp.onEvent((e) => {
+          if (e.event === 'SHUTDOWN') shutdown.event = { reason: e.data?.reason as string | undefined, guest: e.data?.guest as boolean | undefined };
+        });
         target = await GdbTarget.connect({ host: '127.0.0.1', port: qemu.gdbPort });
       } else {
         target = await GdbTarget.connect({ host: cfg.host, port: cfg.port as number });
@@ -82,6 +100,16 @@ export class RecordingSession {
       const expected = archOf(cfg);
       if (expected && expected !== target.arch) {
         throw new BootscopeError(ErrorCode.Config, `arch: the configuration says "${expected}" but the gdbstub reports "${target.arch}"; fix "arch" or "qemu.binary"`);
+      }
+      if (!expected) {
+        // Attached without "arch": only now is the architecture known; check what preflight could not.
+        const field = (i: number): string => (i === 0 && cfg.elf ? 'elf' : `symbolFiles[${cfg.elf ? i - 1 : i}]`);
+        symbols?.elfs.forEach((elf, i) => {
+          if (archOfElf(elf) !== target?.arch) {
+            throw new ConfigError(field(i), `${elf.path} is an ELF for ${elf.machine}, but the gdbstub on ${cfg.host}:${cfg.port} runs an ${target?.arch} guest; give the ${target?.arch} image`);
+          }
+        });
+        checkRegionLayout(cfg.regions, target.arch);
       }
       // An attached QEMU outlives us and gets the next gdb: remember its flags to restore them on the way out.
       if (cfg.request === 'attach') originalStepFlags = await target.getStepFlags();
@@ -142,6 +170,30 @@ export class RecordingSession {
   async restoreStepFlags(): Promise<void> {
     if (this.originalStepFlags === undefined || this.target.running) return;
     await this.target.setStepFlags(this.originalStepFlags);
+  }
+
+  /**
+   * Why the target went away after a run ended with 'target-exited' (the gdbstub sent W or X). Waits a
+   * moment for QEMU's exit and its SHUTDOWN event, then says whether the guest shut down by itself; a QEMU
+   * stopped by a signal (SIGTERM makes QEMU shut down cleanly, so the gdbstub still reports W00), a quit
+   * from another monitor, a guest panic or an unexplained exit are not.
+   */
+  async qemuExitCause(stop?: RunResult['stop']): Promise<QemuExitCause> {
+    const stub = stop?.kind === 'exited' ? `the gdbstub reported exit status ${stop.status}`
+      : stop?.kind === 'terminated' ? `the gdbstub reported signal ${stop.signal}` : 'the gdbstub reported the end of the process';
+    if (!this.qemu) return { byGuest: false, reason: `the target exited (${stub})` };
+    const exit = await Promise.race([this.qemu.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
+    const how = !exit ? 'QEMU is still running' : exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with code ${exit.code}`;
+    const ev = this.shutdown.event;
+    if (ev?.guest === true && ev.reason === 'guest-shutdown') {
+      return { byGuest: true, reason: `the guest shut the machine down (QEMU SHUTDOWN reason guest-shutdown; ${stub})` };
+    }
+    if (ev) {
+      const who = ev.reason === 'host-signal' ? 'QEMU was stopped by a signal from outside Bootscope'
+        : ev.reason?.startsWith('host-') ? 'QEMU was stopped from outside Bootscope' : 'QEMU shut down without the recording asking for it';
+      return { byGuest: false, reason: `${who} (SHUTDOWN reason ${ev.reason ?? '?'}${ev.guest ? ', from the guest' : ''}); ${how}` };
+    }
+    return { byGuest: false, reason: `QEMU exited without the recording asking for it (${stub}; ${how})` };
   }
 
   /** Ends the boot_sessions row, restores an attached QEMU's step flags, disconnects, and stops a QEMU we launched. Idempotent. */

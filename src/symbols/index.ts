@@ -3,4 +3,4 @@
 export { ElfFile, type ElfMachine, type ElfSection, type ElfSegment, type ElfSymbol, type ElfSymbolBinding, type ElfSymbolType } from './elf';
 export { type DwarfSections, LineTable, type SourceLocation } from './dwarf-line';
 export { type CodeKind, type FunctionSymbol, isMappingSymbol, SymbolTable } from './symbol-table';
-export { loadSymbols, ProgramSymbols, type Symbols, UNKNOWN_FUNCTION } from './symbols';
+export { archOfElf, isStripped, loadSymbols, ProgramSymbols, symbolsOf, type Symbols, UNKNOWN_FUNCTION } from './symbols';

@@ -3,7 +3,7 @@
 // asks for breakpoints and the Disassembly view.
 import { ElfFile } from './elf';
 import { LineTable, type SourceLocation } from './dwarf-line';
-import { type CodeKind, type FunctionSymbol, SymbolTable } from './symbol-table';
+import { type CodeKind, type FunctionSymbol, isMappingSymbol, SymbolTable } from './symbol-table';
 
 /** What the recorder writes as function_name when no symbol covers the pc (seed section 4.1 filters on it). */
 export const UNKNOWN_FUNCTION = 'unknown';
@@ -61,8 +61,26 @@ export class ProgramSymbols {
  * wins. Throws BootscopeError(ErrorCode.Symbols) naming the first file that cannot be read.
  */
 export function loadSymbols(elfPaths: readonly string[]): ProgramSymbols {
-  const elfs = elfPaths.map((p) => ElfFile.read(p));
+  return symbolsOf(elfPaths.map((p) => ElfFile.read(p)));
+}
+
+/** Combines ELFs already read (the session reads them itself first, to check each one's architecture). */
+export function symbolsOf(elfs: readonly ElfFile[]): ProgramSymbols {
   return new ProgramSymbols(elfs, SymbolTable.fromElfs(elfs), LineTable.fromElfs(elfs));
+}
+
+/**
+ * True when the ELF names no code (run through `strip`, or linked with -s; ARM mapping symbols such as `$a`
+ * do not count): every pc then
+ * records as UNKNOWN_FUNCTION and no function can be named in stopAt or a stage.
+ */
+export function isStripped(elf: ElfFile): boolean {
+  return !elf.symbols.some((s) => (s.type === 'func' || s.type === 'notype') && s.name !== '' && !isMappingSymbol(s.name));
+}
+
+/** The architecture an ELF's e_machine says it is for, in the names RecordingConfig uses. */
+export function archOfElf(elf: ElfFile): 'arm' | 'aarch64' | undefined {
+  return elf.machine === 'arm' || elf.machine === 'aarch64' ? elf.machine : undefined;
 }
 
 /** The name the recorder uses for the combined symbols. */
