@@ -19,6 +19,10 @@ pkgs=(
   ipxe-qemu                  # efi-virtio.rom etc.: NIC option ROMs QEMU loads for a -nic/-device a user adds
   sqlite3                    # the sqlite3 CLI the README reads recordings with
   ca-certificates            # npm fetches packages (and Node 24, see scripts/lib/node.sh) over HTTPS
+  gcc                        # builds the QEMU capture plugin (plugin/) on first use
+  make                       # plugin/Makefile; guest/Makefile
+  pkg-config                 # finds glib for plugin/Makefile
+  libglib2.0-dev             # glib headers the QEMU plugin API uses (GArray, GByteArray)
 )
 if [ "$want_tests" = 1 ]; then
   pkgs+=(
@@ -32,7 +36,7 @@ if [ "$want_tests" = 1 ]; then
     gdb-multiarch              # cross-checks the gdbstub client (test/integration/target-gdb-crosscheck)
     chromium                   # /usr/bin/chromium: webview tests and the e2e (playwright-core drives it)
     python3                    # reads recordings with Python's sqlite3 module (seed-queries test)
-    make                       # guest/Makefile
+    debootstrap                # scripts/qemu10.sh: Debian 13's QEMU 10 for the plugin capture tests
   )
 fi
 install_debian_packages "bootscope setup" "${pkgs[@]}"
