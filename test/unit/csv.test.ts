@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import { CSV_EXPORT_TABLES, exportCsv, toCsvRow } from '../../src/analysis/csv';
+import { CSV_EXPORT_TABLES, exportCsv, neutraliseFormula, toCsvRow } from '../../src/analysis/csv';
 import { RecordingStore, type SQLiteValue } from '../../src/store/recording-store';
 import { recordSyntheticSession } from '../../src/store/synthetic-session';
 import { BootscopeError, ErrorCode } from '../../src/common/errors';
@@ -96,6 +96,25 @@ describe('toCsvRow (RFC 4180)', () => {
   test('REALs are written in their shortest exact form', () => {
     const third = 1 / 3;
     assert.equal(Number(toCsvRow([third]).trimEnd()), third);
+  });
+});
+
+describe('toCsvRow: spreadsheet formula injection (OWASP CSV Injection)', () => {
+  test('text starting with =, +, -, @, tab or CR gets a leading quote mark', () => {
+    assert.equal(toCsvRow(['=HYPERLINK("http://evil.example","x")']), '"\'=HYPERLINK(""http://evil.example"",""x"")"\r\n');
+    assert.equal(toCsvRow(['+cmd|\' /C calc\'!A0', '-2+3', '@SUM(A1:A2)']), "'+cmd|' /C calc'!A0,'-2+3,'@SUM(A1:A2)\r\n");
+    assert.equal(toCsvRow(['\t=1+1', '\r=1+1']), '\'\t=1+1,"\'\r=1+1"\r\n');
+  });
+  test('numbers stay numbers: INTEGER, REAL and bigint cells, and text that is only a decimal number', () => {
+    assert.equal(toCsvRow([-1, -0.5, -(2n ** 63n), '-1', '+2.5e3', '-.5']), '-1,-0.5,-9223372036854775808,-1,+2.5e3,-.5\r\n');
+  });
+  test('text that only looks numeric up front is still neutralised', () => {
+    assert.equal(neutraliseFormula('-1+cmd|x'), "'-1+cmd|x");
+    assert.equal(neutraliseFormula('-'), "'-");
+    assert.equal(neutraliseFormula('main=1'), 'main=1');
+  });
+  test('column names are neutralised too', () => {
+    assert.equal(toCsvRow(['=1+1 AS x']), "'=1+1 AS x\r\n");
   });
 });
 
