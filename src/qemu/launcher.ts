@@ -445,6 +445,10 @@ class QemuInstance implements QemuProcess {
       }
       this.uartLogFd = undefined;
     }
-    this.qmpClient?.close();
+    // QEMU's last QMP event (SHUTDOWN with its reason: the guest powering off, or a signal) can still be
+    // unread in the socket when the process is reaped. The socket ends by itself now that QEMU is gone, so
+    // let the client read it to the end; close it here only if it lingers.
+    const qmp = this.qmpClient;
+    if (qmp && !qmp.isClosed) setTimeout(() => qmp.close(), 1000).unref();
   }
 }

@@ -8,7 +8,7 @@ import { archOf, checkRegionLayout, type RecordingConfig } from '../common/confi
 import { BootscopeError, ConfigError, ErrorCode, errorMessage } from '../common/errors';
 import { Disassembler } from '../arch/disassembler';
 import { archOfElf, type Symbols } from '../symbols/symbols';
-import { launchQemu, type QemuProcess } from '../qemu/launcher';
+import { launchQemu, type QemuExit, type QemuProcess } from '../qemu/launcher';
 import { GdbTarget } from '../target/target';
 import { RecordingStore } from '../store/recording-store';
 import type { SessionStatus } from '../store/schema';
@@ -134,6 +134,7 @@ export class RecordingSession {
         onProgress: o.onProgress, onWarning: o.onWarning,
       });
       const s = new RecordingSession(cfg, target, store, sessionId, recorder, symbols, qemu, ownsStore, originalStepFlags);
+      s.shutdown = shutdown;
       return s;
     } catch (e) {
       if (originalStepFlags !== undefined) await target?.setStepFlags(originalStepFlags).catch(() => undefined);
@@ -155,8 +156,16 @@ export class RecordingSession {
         this.qemu.exited.then(() => true),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref()),
       ]);
+      if (qemuGone) {
+        await this.qmpDrained();
+        const exit = await this.qemu?.exited;
+        const cause = this.describeExit(exit, `the gdbstub connection ended: ${errorMessage(e)}`);
+        // The guest powered the machine off (PSCI SYSTEM_OFF): QEMU closes the gdbstub socket without a W
+        // reply as often as with one. That is the guest's own end of the boot, not a failure.
+        if (cause.byGuest) return { reason: 'target-exited', pc: this.recorder.current?.pc ?? 0n, instructions: this.recorder.instructionCount };
+      }
       const status: Exclude<SessionStatus, 'recording'> = qemuGone ? 'qemu-exited' : 'error';
-      const why = qemuGone ? `QEMU exited during recording (${errorMessage(e)})` : errorMessage(e);
+      const why = qemuGone ? `QEMU exited during recording: ${this.describeExit(await this.qemu?.exited, errorMessage(e)).reason}` : errorMessage(e);
       await this.close(status, why);
       throw e;
     }
@@ -183,6 +192,21 @@ export class RecordingSession {
       : stop?.kind === 'terminated' ? `the gdbstub reported signal ${stop.signal}` : 'the gdbstub reported the end of the process';
     if (!this.qemu) return { byGuest: false, reason: `the target exited (${stub})` };
     const exit = await Promise.race([this.qemu.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
+    if (exit) await this.qmpDrained();
+    return this.describeExit(exit, stub);
+  }
+
+  /** Resolves once QMP has delivered everything QEMU sent before exiting (its socket ended), or after 1.5 s. */
+  private qmpDrained(): Promise<void> {
+    const qmp = this.qemu?.qmp;
+    if (!qmp || qmp.isClosed) return Promise.resolve();
+    return Promise.race([
+      new Promise<void>((resolve) => { qmp.onClose(() => resolve()); }),
+      new Promise<void>((resolve) => setTimeout(resolve, 1500).unref()),
+    ]);
+  }
+
+  private describeExit(exit: QemuExit | undefined, stub: string): QemuExitCause {
     const how = !exit ? 'QEMU is still running' : exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with code ${exit.code}`;
     const ev = this.shutdown.event;
     if (ev?.guest === true && ev.reason === 'guest-shutdown') {
@@ -191,7 +215,7 @@ export class RecordingSession {
     if (ev) {
       const who = ev.reason === 'host-signal' ? 'QEMU was stopped by a signal from outside Bootscope'
         : ev.reason?.startsWith('host-') ? 'QEMU was stopped from outside Bootscope' : 'QEMU shut down without the recording asking for it';
-      return { byGuest: false, reason: `${who} (SHUTDOWN reason ${ev.reason ?? '?'}${ev.guest ? ', from the guest' : ''}); ${how}` };
+      return { byGuest: false, reason: `${who} (SHUTDOWN reason ${ev.reason ?? '?'}${ev.guest ? ', from the guest' : ''}; ${stub}; ${how})` };
     }
     return { byGuest: false, reason: `QEMU exited without the recording asking for it (${stub}; ${how})` };
   }
