@@ -33,9 +33,9 @@ if (nodeEntries.length) {
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: 'node22',
     external: ['vscode'],
-    // The SQLite and capstone WASM files are loaded from disk next to the bundle (see copyWasm below).
+    // capstone's WASM file is loaded from disk next to the bundle (see copyWasm below); SQLite is node:sqlite.
     loader: { '.wasm': 'file' },
   }));
 }
@@ -51,10 +51,8 @@ if (webviewEntries.length) {
 }
 
 function copyWasm() {
-  // node-sqlite3-wasm locates node-sqlite3-wasm.wasm next to the script that loads it (__dirname),
-  // and capstone-js does the same for capstone.wasm: put both beside the bundles.
+  // capstone-js locates capstone.wasm next to the script that loads it (__dirname): put it beside the bundles.
   mkdirSync('dist', { recursive: true });
-  cpSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', 'dist/node-sqlite3-wasm.wasm');
   cpSync('node_modules/@alexaltea/capstone-js/dist/capstone.wasm', 'dist/capstone.wasm');
 }
 

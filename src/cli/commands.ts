@@ -129,25 +129,46 @@ function cellText(v: unknown): string {
   return escapeForTerminal(String(v), 'cell');
 }
 
+/** Rows `bootscope query` holds for a table (it sizes the columns); csv and json are streamed, never held. */
+export const QUERY_TABLE_ROW_CAP = 10_000;
+
 export function runQuery(db: string, sql: string, format: 'table' | 'csv' | 'json', io: CliIo): number {
   const store = openStore(db, true);
   try {
-    const { columns, rows } = store.query(sql);
-    if (format === 'json') {
-      io.out(escapeJsonForTerminal(JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof Uint8Array ? Buffer.from(r[i] as Uint8Array).toString('hex') : typeof r[i] === 'bigint' ? String(r[i]) : r[i]]))), null, 2)));
-    } else if (format === 'csv') {
-      // Printed for reading: control characters escaped (`bootscope export` writes byte-exact CSV files).
-      io.out(escapeForTerminal(toCsvRow(columns).replace(/\r\n$/, ''), 'lines'));
-      for (const r of rows) io.out(escapeForTerminal(toCsvRow(r).replace(/\r\n$/, ''), 'lines'));
-    } else {
-      const text = rows.map((r) => r.map(cellText));
-      const names = columns.map((c) => escapeForTerminal(c, 'cell'));
-      const widths = names.map((c, i) => Math.min(60, Math.max(c.length, ...text.map((r) => r[i].length))));
-      const line = (cells: string[]): string => cells.map((c, i) => (c.length > widths[i] ? c.slice(0, widths[i] - 1) + '…' : c.padEnd(widths[i]))).join('  ').trimEnd();
-      io.out(line(names));
-      io.out(widths.map((w) => '-'.repeat(w)).join('  '));
-      for (const r of text) io.out(line(r));
-      io.err(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
+    const { columns, rows } = store.iterateQuery(sql);
+    try {
+      if (format === 'json') {
+        // One object per line between [ and ]: valid JSON, written as the rows come.
+        let n = 0;
+        io.out('[');
+        for (const r of rows) {
+          const obj = Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof Uint8Array ? Buffer.from(r[i] as Uint8Array).toString('hex') : typeof r[i] === 'bigint' ? String(r[i]) : r[i]]));
+          io.out(escapeJsonForTerminal(`${n++ === 0 ? '  ' : ', '}${JSON.stringify(obj)}`));
+        }
+        io.out(']');
+      } else if (format === 'csv') {
+        // Printed for reading: control characters escaped (`bootscope export` writes byte-exact CSV files).
+        io.out(escapeForTerminal(toCsvRow(columns).replace(/\r\n$/, ''), 'lines'));
+        for (const r of rows) io.out(escapeForTerminal(toCsvRow(r).replace(/\r\n$/, ''), 'lines'));
+      } else {
+        const text: string[][] = [];
+        let cut = false;
+        for (const r of rows) {
+          if (text.length >= QUERY_TABLE_ROW_CAP) { cut = true; break; }
+          text.push(r.map(cellText));
+        }
+        const names = columns.map((c) => escapeForTerminal(c, 'cell'));
+        const widths = names.map((c, i) => Math.min(60, Math.max(c.length, ...text.map((r) => r[i].length))));
+        const line = (cells: string[]): string => cells.map((c, i) => (c.length > widths[i] ? c.slice(0, widths[i] - 1) + '…' : c.padEnd(widths[i]))).join('  ').trimEnd();
+        io.out(line(names));
+        io.out(widths.map((w) => '-'.repeat(w)).join('  '));
+        for (const r of text) io.out(line(r));
+        io.err(cut
+          ? `(output cut after ${QUERY_TABLE_ROW_CAP} rows: the query returns more; use --format csv or json to stream every row, or add a LIMIT)`
+          : `(${text.length} row${text.length === 1 ? '' : 's'})`);
+      }
+    } finally {
+      rows.return(undefined);
     }
     return 0;
   } finally {

@@ -10,6 +10,7 @@ import { RecordingSession, statusFor } from '../recorder/session';
 import { runRecord, runReport, runExport, runQuery, runSessions, runDemo, type CliIo } from './commands';
 import { escapeForTerminal } from '../common/terminal-text';
 import { loadConfigFile } from './config-file';
+import { reexecOnSupportedNode } from './node-version';
 
 export const EXIT = {
   ok: 0,
@@ -149,7 +150,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 // Keep these exported for the tests of the record path.
 export { RecordingSession, statusFor };
 
-if (require.main === module) {
+if (require.main === module && !reexecOnSupportedNode(__filename)) {
   const io: CliIo = {
     out: (s) => process.stdout.write(s + '\n'),
     err: (s) => process.stderr.write(s + '\n'),

@@ -1,7 +1,9 @@
-// One RecordingStore connection per recording file for the whole extension host: the tree view, the
-// commands, panels and the inline debug adapter share it (node-sqlite3-wasm has no WAL and locks with a
-// directory, so a second connection in the same process would only contend with the first). Readers
-// upgrade to a writer when the debug adapter or a delete needs one. No vscode import: unit-tested.
+// One RecordingStore connection per recording file for the extension host's own reads and writes: the
+// tree view, the commands and the inline debug adapter share it, so a recording the adapter runs is read
+// with the rows it has buffered but not yet committed, and a file is not reopened for every tree refresh.
+// Readers upgrade to a writer when the debug adapter or a delete needs one. Heavy SQL (panels, console,
+// notebooks) runs on the query worker's own read-only connection. The file is in WAL mode, so none of
+// these connections blocks a recording another process writes. No vscode import: unit-tested.
 import * as path from 'node:path';
 import { RecordingStore } from '../store/recording-store';
 

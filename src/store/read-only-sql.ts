@@ -1,10 +1,10 @@
 // The guard for user-written SQL (query console, notebooks, `bootscope query`): one statement, and only
-// one that cannot change the file. node-sqlite3-wasm exposes no sqlite3_stmt_readonly() nor an authorizer,
-// so the check is (1) a tokenizer that finds statement boundaries outside strings and comments, (2) a
+// one that cannot change the file. node:sqlite has no sqlite3_stmt_readonly(), and its authorizer only
+// exists from Node 24.10, so the check is (1) a tokenizer that finds statement boundaries outside strings and comments, (2) a
 // whitelist of leading keywords and read-only PRAGMAs, and (3) the compiled program itself: EXPLAIN lists
 // the VDBE opcodes, and any write transaction (Transaction p2 != 0), OpenWrite, schema or cookie change,
 // VACUUM, journal-mode change or ATTACH/DETACH call rejects the statement before it runs.
-import type { Database } from 'node-sqlite3-wasm';
+import type { DatabaseSync } from './sqlite';
 import { BootscopeError, ErrorCode } from '../common/errors';
 
 const READ_ONLY_PRAGMAS = new Set([
@@ -13,6 +13,10 @@ const READ_ONLY_PRAGMAS = new Set([
   'page_count', 'page_size', 'freelist_count', 'database_list', 'compile_options', 'collation_list',
   'function_list', 'pragma_list', 'encoding', 'data_version',
 ]);
+
+/** Read-only PRAGMAs whose `(argument)` names a table or index; for every other one `(x)` would SET it. */
+const PRAGMAS_WITH_ARGUMENT = new Set(['table_info', 'table_xinfo', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list',
+  'foreign_key_check', 'integrity_check', 'quick_check', 'table_list']);
 
 const WRITE_OPCODES = new Set(['OpenWrite', 'Vacuum', 'JournalMode', 'SetCookie', 'ParseSchema', 'CreateBtree',
   'Destroy', 'Clear', 'Expire', 'DropTable', 'DropIndex', 'DropTrigger', 'IncrVacuum', 'Checkpoint']);
@@ -78,7 +82,7 @@ function reject(reason: string, sql: string): never {
  * Returns the single statement of `sql` (without a trailing `;`) if it is read-only; throws a
  * BootscopeError (ErrorCode.Database) saying why otherwise.
  */
-export function checkReadOnlySql(db: Database, sql: string): string {
+export function checkReadOnlySql(db: DatabaseSync, sql: string): string {
   const statements = splitSqlStatements(sql);
   if (statements.length === 0) reject('no SQL statement', sql);
   if (statements.length > 1) reject(`one statement at a time (found ${statements.length})`, sql);
@@ -90,14 +94,15 @@ export function checkReadOnlySql(db: Database, sql: string): string {
     const body = stripComments(statement).trim().slice('PRAGMA'.length).trim();
     const name = (/^(?:[\w]+\.)?(\w+)/.exec(body)?.[1] ?? '').toLowerCase();
     if (body.includes('=')) reject('PRAGMA assignments change the file or the connection', sql);
+    if (body.includes('(') && !PRAGMAS_WITH_ARGUMENT.has(name)) reject(`PRAGMA ${name}(...) sets a value`, sql);
     if (!READ_ONLY_PRAGMAS.has(name)) reject(`PRAGMA ${name} is not in the read-only list (${[...READ_ONLY_PRAGMAS].join(', ')})`, sql);
     return statement; // whitelisted reads; some (integrity_check) compile an Expire opcode that writes nothing
   } else if (keyword !== 'SELECT' && keyword !== 'WITH' && keyword !== 'VALUES') {
     reject(`only SELECT, WITH, VALUES, EXPLAIN and read-only PRAGMA statements are allowed, not ${keyword}`, sql);
   }
-  let program: ReturnType<Database['all']>;
+  let program: Record<string, unknown>[];
   try {
-    program = db.all(`EXPLAIN ${statement}`);
+    program = db.prepare(`EXPLAIN ${statement}`).all() as Record<string, unknown>[];
   } catch (e) {
     throw new BootscopeError(ErrorCode.Database, `query failed: ${(e as Error).message}`, { cause: e });
   }

@@ -2,32 +2,38 @@
 // appendStep buffers rows and commits them as one transaction every `batchRows` rows or `flushIntervalMs`,
 // delta-encodes registers (registers.ts), derives boot-stage visits from the steps' bootStage, and dedups
 // snapshot contents. The read side gives typed rows to the CLI, adapter, tree view and webviews, plus a
-// guarded generic query() for user SQL. Crash recovery (stale lock, interrupted sessions) happens in open().
+// guarded generic query() for user SQL. The file is on node:sqlite in WAL mode (sqlite.ts): one writer and
+// any number of readers, in any process, Bootscope's or not. Sessions whose recording process died read as
+// 'interrupted' (recorder-process.ts); a writer's open() writes that status down.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { Database, type SQLiteValue, type Statement } from 'node-sqlite3-wasm';
 import { BootscopeError, ErrorCode } from '../common/errors';
 import { applyMigrations, schemaVersionOf, SCHEMA_VERSION, type SessionStatus, type SnapshotTrigger } from './schema';
 import { checkPattern, DEFAULT_PATTERN_THRESHOLD } from './pattern';
 import {
-  applyRegisterJson, encodeFullRegisters, encodeRegisterDelta, toRegisterState,
+  applyRegisterJson, encodeFullRegisters, toRegisterState, updateRegisterState,
   type RegisterInput, type RegisterState,
 } from './registers';
-import { formatTimestampUs, MonotonicClock, nowUs, toTimestampUs } from './timestamps';
-import { describeLockHolders, registerUser } from './file-users';
+import { formatTimestampUs, MonotonicClock, nowUs, TimestampFormatter, toTimestampUs } from './timestamps';
 import { checkReadOnlySql } from './read-only-sql';
-import { recoverHotJournal } from './hot-journal';
+import {
+  columnNames, isBusy, isDiskFull, isWritableDirectory, iterateArrays, openReadOnly, sqlite,
+  type DatabaseSync, type SQLiteValue, type StatementSync,
+} from './sqlite';
+import { clearLegacyLock } from './legacy-lock';
+import { currentRecorderProcess, recorderLiveness } from './recorder-process';
 
-export type { SQLiteValue } from 'node-sqlite3-wasm';
+export type { SQLiteValue } from './sqlite';
 
 export interface OpenOptions {
   /** Open without writing; the file must exist. Default false. */
   readOnly?: boolean;
   /** Create the file when missing (writers only). Default true. */
   create?: boolean;
-  /** Wait this long for another process's lock before "database is locked". Default 5000. */
+  /** Wait this long for another writer's transaction before "database is locked". Default 5000. */
   busyTimeoutMs?: number;
-  /** Commit buffered steps when this many are pending. Default 2000. */
+  /** Commit buffered steps when this many are pending. Default 20000. */
   batchRows?: number;
   /** Commit buffered steps at the latest this long after the first was buffered. Default 250. */
   flushIntervalMs?: number;
@@ -196,12 +202,20 @@ export interface QueryResult {
 
 type Row = Record<string, SQLiteValue>;
 
-/** node-sqlite3-wasm's Statement typed for plain (non-`expand`) rows, the only kind this store asks for. */
+/** A cached statement: integers read as bigint (addresses may exceed 2^53), rows as objects. */
 interface RowStatement {
-  run(values?: SQLiteValue[]): { changes: number; lastInsertRowid: number | bigint };
-  all(values?: SQLiteValue[]): Row[];
-  get(values?: SQLiteValue[]): Row | null;
-  finalize(): void;
+  run(values?: readonly SQLiteValue[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  all(values?: readonly SQLiteValue[]): Row[];
+  get(values?: readonly SQLiteValue[]): Row | null;
+}
+
+function rowStatement(s: StatementSync): RowStatement {
+  s.setReadBigInts(true);
+  return {
+    run: (values = []) => s.run(...values),
+    all: (values = []) => s.all(...values) as Row[],
+    get: (values = []) => (s.get(...values) as Row | undefined) ?? null,
+  };
 }
 
 /** Stage visit being written (mirrors one boot_stages row). */
@@ -215,6 +229,8 @@ interface VisitState {
   count: number;
   startUs: number;
   endUs: number;
+  /** In dirtyVisits (written at the next flush). */
+  dirty: boolean;
 }
 
 interface SessionWriteState {
@@ -228,6 +244,8 @@ interface SessionWriteState {
   ordinal: number;
   enterCounts: Map<string, number>;
   lastChecksums: Map<string, string>;
+  /** In pendingSessions (has rows buffered). */
+  pending: boolean;
 }
 
 const STEP_COLUMNS = ['session_id', 'sequence_number', 'timestamp', 'pc_address', 'instruction_bytes', 'disassembly',
@@ -251,14 +269,20 @@ const strOrNull = (v: SQLiteValue): string | null => (v === null ? null : String
 const boolOrNull = (v: SQLiteValue): boolean | null => (v === null ? null : Number(v) !== 0);
 const blobOrNull = (v: SQLiteValue): Uint8Array | null => (v instanceof Uint8Array ? v : null);
 
-function isBusy(e: unknown): boolean {
-  return e instanceof Error && /database is locked/i.test(e.message);
-}
+/** Why a session reads 'interrupted' when its recording process is gone (readers and writers alike). */
+export const INTERRUPTED_REASON = 'the recording process ended without closing the session (killed or crashed)';
 
 export class RecordingStore {
   private readonly statements = new Map<string, RowStatement>();
   private readonly sessions = new Map<number, SessionWriteState>();
-  private pending: SQLiteValue[][] = [];
+  /** Buffered step rows, flat: STEP_COLUMNS.length values per row (no array per row to collect). */
+  private pending: SQLiteValue[] = [];
+  private pendingRows = 0;
+  private insertStep: StatementSync | null = null;
+  private readonly timestamps = new TimestampFormatter();
+  /** Set once the disk filled up: nothing more is written, endSession records why. */
+  private diskFull: BootscopeError | null = null;
+  private readonly hasRecorderColumn: boolean;
   private pendingSessions = new Set<SessionWriteState>();
   private readonly dirtyVisits = new Map<VisitState, SessionWriteState>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -268,16 +292,20 @@ export class RecordingStore {
 
   private constructor(
     readonly file: string,
-    private readonly db: Database,
+    private readonly db: DatabaseSync,
     readonly readOnly: boolean,
     private readonly options: Required<Omit<OpenOptions, 'onCommit' | 'readOnly' | 'create'>> & Pick<OpenOptions, 'onCommit'>,
-    private readonly unregister: () => void,
-  ) {}
+    /** Opened with immutable=1 on read-only media (sqlite.ts openReadOnly). */
+    readonly immutable = false,
+  ) {
+    this.hasRecorderColumn = (db.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('boot_sessions') WHERE name = 'recorder_process'").get() as { n: number }).n > 0;
+  }
 
   /**
-   * Opens (and for writers creates and migrates) a recording file. Removes a lock left by a killed
-   * process (file-users.ts), and as a writer marks sessions a killed writer left in 'recording' as
-   * 'interrupted'. Throws BootscopeError(ErrorCode.Database) saying what to do.
+   * Opens (and for writers creates and migrates) a recording file. A writer converts the file to WAL (files
+   * of Bootscope < 0.2 used a rollback journal) and marks sessions whose recording process died as
+   * 'interrupted'. A reader of a file an older version wrote converts it first when it can write there;
+   * on read-only media it reads it as it is. Throws BootscopeError(ErrorCode.Database) saying what to do.
    */
   static open(file: string, opts: OpenOptions = {}): RecordingStore {
     const readOnly = opts.readOnly ?? false;
@@ -286,59 +314,79 @@ export class RecordingStore {
     if (!create && !fs.existsSync(file)) {
       throw new BootscopeError(ErrorCode.Database, `recording file ${file} does not exist; record a session first or check the path`);
     }
-    const unregister = registerUser(file, readOnly ? 'reader' : 'writer', log);
-    let db: Database | null = null;
+    const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+    const options = {
+      busyTimeoutMs,
+      batchRows: opts.batchRows ?? 20000,
+      flushIntervalMs: opts.flushIntervalMs ?? 250,
+      keyframeInterval: opts.keyframeInterval ?? 256,
+      onCommit: opts.onCommit,
+      log,
+    };
+    let db: DatabaseSync | undefined;
     try {
-      // After registerUser removed a stale lock: node-sqlite3-wasm never rolls back a hot journal itself.
-      recoverHotJournal(file, log);
-      db = new Database(file, { readOnly, fileMustExist: !create });
-      const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
-      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-      db.exec('PRAGMA foreign_keys = ON');
-      db.exec('PRAGMA cache_size = -16000');
+      clearLegacyLock(file, log);
       if (readOnly) {
+        if (needsUpgrade(file)) {
+          RecordingStore.open(file, { ...opts, readOnly: false, create: false }).close(null);
+          log(`bootscope: ${file}: converted to WAL and schema ${SCHEMA_VERSION} (written by an older Bootscope); other programs read it as before`);
+        }
+        const opened = openReadOnly(file, busyTimeoutMs, log);
+        db = opened.db;
         const version = schemaVersionOf(db);
         if (version === 0 || version > SCHEMA_VERSION) {
           throw new BootscopeError(ErrorCode.Database, version === 0
             ? `${file} is not a Bootscope recording (no schema version)`
             : `${file} has schema version ${version}, newer than this Bootscope understands (${SCHEMA_VERSION}); update Bootscope`);
         }
-        if (version < SCHEMA_VERSION) {
-          throw new BootscopeError(ErrorCode.Database, `${file} has schema version ${version}; open it once for writing to upgrade it to ${SCHEMA_VERSION}`);
-        }
-      } else {
-        applyMigrations(db, file);
+        return new RecordingStore(file, db, true, options, opened.immutable);
       }
-      const store = new RecordingStore(file, db, readOnly, {
-        busyTimeoutMs,
-        batchRows: opts.batchRows ?? 2000,
-        flushIntervalMs: opts.flushIntervalMs ?? 250,
-        keyframeInterval: opts.keyframeInterval ?? 256,
-        onCommit: opts.onCommit,
-        log,
-      }, unregister);
-      if (!readOnly) store.markInterruptedSessions();
+      const { DatabaseSync } = sqlite();
+      db = new DatabaseSync(file, { open: true, readOnly: false, enableForeignKeyConstraints: true });
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      const mode = (db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode?: string } | undefined)?.journal_mode;
+      if (mode !== 'wal') {
+        throw new BootscopeError(ErrorCode.Database, `${file}: cannot switch to WAL journal mode (SQLite kept '${mode}'); put the recording on a local file system (WAL needs shared memory, which network file systems lack)`);
+      }
+      // NORMAL: a commit is durable once the WAL is synced at checkpoints; a crash loses no committed
+      // transaction of a still-running machine, and a power cut at most the last ones (never corrupts).
+      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec('PRAGMA cache_size = -16000');
+      db.exec('PRAGMA temp_store = MEMORY');
+      applyMigrations(db, file);
+      const store = new RecordingStore(file, db, false, options);
+      store.markInterruptedSessions();
       return store;
     } catch (e) {
       try { db?.close(); } catch { /* already failing */ }
-      unregister();
       if (e instanceof BootscopeError) throw e;
       if (isBusy(e)) {
-        throw new BootscopeError(ErrorCode.Database, `${file}: database is locked; ${describeLockHolders(file)}. Close the other user, then retry`, { cause: e });
+        throw new BootscopeError(ErrorCode.Database, `${file}: database is locked: another process held a write transaction longer than ${busyTimeoutMs} ms; retry, or close the other writer`, { cause: e });
+      }
+      if (isDiskFull(e)) {
+        throw new BootscopeError(ErrorCode.Database, `cannot open recording ${file}: the disk is full (SQLITE_FULL / ENOSPC); free space on the file system that holds it, then retry`, { cause: e });
       }
       throw new BootscopeError(ErrorCode.Database, `cannot open recording ${file}: ${(e as Error).message}`, { cause: e });
     }
   }
 
+  /** Whether the process recording a 'recording' session is gone (then the session reads 'interrupted'). */
+  private recorderGone(recorderProcess: SQLiteValue | undefined): boolean {
+    if (!this.hasRecorderColumn) return true; // written by Bootscope < 0.2, whose processes are checked by legacy-lock.ts
+    const identity = recorderProcess === undefined || recorderProcess === null ? null : String(recorderProcess);
+    if (identity === null) return true;
+    return recorderLiveness(identity) === 'dead';
+  }
+
   private markInterruptedSessions(): void {
-    const rows = this.stmt("SELECT session_id FROM boot_sessions WHERE status = 'recording'").all();
+    const rows = this.stmt("SELECT session_id, recorder_process FROM boot_sessions WHERE status = 'recording'").all();
     for (const row of rows) {
+      if (!this.recorderGone(row.recorder_process)) continue; // another live writer records it (WAL: many sessions at once)
       const id = num(row.session_id);
-      this.db.run(`UPDATE boot_sessions SET status = 'interrupted',
-          end_reason = 'the recording process ended without closing the session (killed or crashed); marked on reopen',
-          end_time = COALESCE((SELECT MAX(timestamp) FROM instruction_traces WHERE session_id = ?1), start_time),
-          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?1)
-        WHERE session_id = ?1`, [id]);
+      this.transaction(() => this.stmt(`UPDATE boot_sessions SET status = 'interrupted', end_reason = ?1,
+          end_time = COALESCE((SELECT MAX(timestamp) FROM instruction_traces WHERE session_id = ?2), start_time),
+          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?2)
+        WHERE session_id = ?2 AND status = 'recording'`).run([`${INTERRUPTED_REASON}; marked on reopen`, id]));
       this.options.log(`bootscope: ${this.file}: session ${id} was left in 'recording' by a process that ended; marked 'interrupted'`);
     }
   }
@@ -346,11 +394,7 @@ export class RecordingStore {
   private stmt(sql: string): RowStatement {
     let s = this.statements.get(sql);
     if (!s) {
-      const prepared = this.db.prepare(sql) as unknown as RowStatement; // same object; only the row type is narrowed
-      // node-sqlite3-wasm's get() leaves a cached statement stepped but not reset, which keeps the file's
-      // read lock and makes every other connection's writer wait until the busy timeout. all() resets.
-      prepared.get = (values?: SQLiteValue[]) => prepared.all(values)[0] ?? null;
-      s = prepared;
+      s = rowStatement(this.db.prepare(sql));
       this.statements.set(sql, s);
     }
     return s;
@@ -378,24 +422,35 @@ export class RecordingStore {
     return state;
   }
 
-  /** Runs `body` in one write transaction, retrying the BEGIN while another process holds the lock. */
+  /** Runs `body` in one write transaction (BEGIN IMMEDIATE waits up to the busy timeout for another writer). */
   private transaction<T>(body: () => T): T {
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (e) {
       if (isBusy(e)) {
-        throw new BootscopeError(ErrorCode.Database, `${this.file}: database is locked; ${describeLockHolders(this.file)}`, { cause: e });
+        throw new BootscopeError(ErrorCode.Database, `${this.file}: database is locked: another process held a write transaction longer than ${this.options.busyTimeoutMs} ms; retry, or close the other writer`, { cause: e });
       }
-      throw e;
+      throw this.databaseError('starting a write transaction', e);
     }
     try {
       const result = body();
       this.db.exec('COMMIT');
       return result;
     } catch (e) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      try { this.db.exec('ROLLBACK'); } catch { /* SQLite already rolled back (e.g. SQLITE_FULL) */ }
       throw e;
     }
+  }
+
+  /** A BootscopeError for a failed write, naming a full disk as such (and remembering it: no more writes). */
+  private databaseError(what: string, e: unknown): BootscopeError {
+    if (e instanceof BootscopeError) return e;
+    if (isDiskFull(e)) {
+      this.diskFull ??= new BootscopeError(ErrorCode.Database,
+        `${this.file}: the disk is full (SQLITE_FULL / ENOSPC) while ${what}; every transaction committed before is kept. Free space on the file system that holds the recording, then record again`, { cause: e });
+      return this.diskFull;
+    }
+    return new BootscopeError(ErrorCode.Database, `${this.file}: ${what} failed: ${(e as Error).message}`, { cause: e });
   }
 
   // ---- write side ----
@@ -404,13 +459,13 @@ export class RecordingStore {
     this.assertWritable();
     const startTime = formatTimestampUs(this.clock.next());
     const id = this.transaction(() => num(this.stmt(`INSERT INTO boot_sessions (start_time, description, qemu_version,
-        freertos_version, status, arch, config_json, elf_path, elf_md5, gdb_host, gdb_port, keyframe_interval)
-        VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?)`).run([startTime, s.description ?? null, s.qemuVersion ?? null,
+        freertos_version, status, arch, config_json, elf_path, elf_md5, gdb_host, gdb_port, keyframe_interval, recorder_process)
+        VALUES (?, ?, ?, ?, 'recording', ?, ?, ?, ?, ?, ?, ?, ?)`).run([startTime, s.description ?? null, s.qemuVersion ?? null,
       s.freertosVersion ?? null, s.arch, s.configJson ?? null, s.elfPath ?? null, s.elfMd5 ?? null, s.gdbHost ?? null,
-      s.gdbPort ?? null, this.options.keyframeInterval]).lastInsertRowid));
+      s.gdbPort ?? null, this.options.keyframeInterval, currentRecorderProcess()]).lastInsertRowid));
     this.sessions.set(id, {
       sessionId: id, registers: null, rowsSinceKeyframe: 0, lastSeq: null, committedSeq: null, instructionCount: 0,
-      visit: null, ordinal: 0, enterCounts: new Map(), lastChecksums: new Map(),
+      visit: null, ordinal: 0, enterCounts: new Map(), lastChecksums: new Map(), pending: false,
     });
     return id;
   }
@@ -426,7 +481,11 @@ export class RecordingStore {
       if (v !== undefined) { sets.push(`${column} = ?`); values.push(v); }
     }
     if (sets.length === 0) return;
-    this.db.run(`UPDATE boot_sessions SET ${sets.join(', ')} WHERE session_id = ?`, [...values, sessionId]);
+    try {
+      this.transaction(() => this.stmt(`UPDATE boot_sessions SET ${sets.join(', ')} WHERE session_id = ?`).run([...values, sessionId]));
+    } catch (e) {
+      throw this.databaseError(`updating session ${sessionId}`, e);
+    }
   }
 
   /** Buffers one executed instruction; committed with others in one transaction (see OpenOptions). */
@@ -437,23 +496,30 @@ export class RecordingStore {
       throw new BootscopeError(ErrorCode.Database, `session ${step.sessionId}: sequence number ${step.sequenceNumber} must be an integer greater than the previous one (${state.lastSeq})`);
     }
     const us = this.clock.next(step.timestampUs === undefined ? undefined : toTimestampUs(step.timestampUs));
-    const timestamp = formatTimestampUs(us);
-    const current = toRegisterState(step.registers);
+    const timestamp = this.timestamps.format(us);
     const keyframe = state.registers === null || step.keyframe === true || state.rowsSinceKeyframe + 1 >= this.options.keyframeInterval;
-    const registersJson = keyframe ? encodeFullRegisters(current) : encodeRegisterDelta(state.registers ?? new Map(), current);
-    state.registers = current;
+    let registersJson: string;
+    if (state.registers === null) {
+      state.registers = toRegisterState(step.registers);
+      registersJson = encodeFullRegisters(state.registers);
+    } else {
+      // One pass over the registers: the state is updated in place and the delta JSON built as it goes.
+      const delta = updateRegisterState(state.registers, step.registers);
+      registersJson = keyframe ? encodeFullRegisters(state.registers) : delta;
+    }
     state.rowsSinceKeyframe = keyframe ? 0 : state.rowsSinceKeyframe + 1;
     state.lastSeq = step.sequenceNumber;
     state.instructionCount++;
 
-    this.pending.push([step.sessionId, step.sequenceNumber, timestamp, addressToSql(step.pc), step.bytes, step.disassembly,
+    this.pending.push(step.sessionId, step.sequenceNumber, timestamp, addressToSql(step.pc), step.bytes, step.disassembly,
       registersJson, addressToSql(step.sp), step.functionName, step.bootStage, step.exceptionLevel ?? null,
       step.thumb === undefined || step.thumb === null ? null : step.thumb ? 1 : 0, step.sourceFile ?? null,
-      step.sourceLine ?? null, keyframe ? 1 : 0]);
-    this.pendingSessions.add(state);
+      step.sourceLine ?? null, keyframe ? 1 : 0);
+    this.pendingRows++;
+    if (!state.pending) { state.pending = true; this.pendingSessions.add(state); }
     this.trackStage(state, step.bootStage, step.sequenceNumber, us);
 
-    if (this.pending.length >= this.options.batchRows) this.flush();
+    if (this.pendingRows >= this.options.batchRows) this.flush();
     else if (this.flushTimer === null) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = null;
@@ -469,37 +535,42 @@ export class RecordingStore {
     if (visit === null || visit.stageName !== stageName) {
       const enterCount = (state.enterCounts.get(stageName) ?? 0) + 1;
       state.enterCounts.set(stageName, enterCount);
-      visit = { stageId: null, ordinal: ++state.ordinal, stageName, enterCount, firstSeq: seq, lastSeq: seq, count: 0, startUs: us, endUs: us };
+      visit = { stageId: null, ordinal: ++state.ordinal, stageName, enterCount, firstSeq: seq, lastSeq: seq, count: 0, startUs: us, endUs: us, dirty: false };
       state.visit = visit;
     }
     visit.lastSeq = seq;
     visit.endUs = us;
     visit.count++;
-    this.dirtyVisits.set(visit, state);
+    if (!visit.dirty) { visit.dirty = true; this.dirtyVisits.set(visit, state); }
   }
 
   /** Commits every buffered step (and the stage visits and counts they changed) in one transaction. */
   flush(): void {
     if (this.closed || this.readOnly) return;
     if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
-    if (this.pending.length === 0 && this.dirtyVisits.size === 0) return;
-    const rows = this.pending;
+    if (this.pendingRows === 0 && this.dirtyVisits.size === 0) return;
+    if (this.diskFull) throw this.diskFull;
+    const p = this.pending;
+    const rowCount = this.pendingRows;
     const visits = [...this.dirtyVisits];
     const sessions = [...this.pendingSessions];
     const newVisits: VisitState[] = [];
-    const insertStep = this.stmt(`INSERT INTO instruction_traces (${STEP_COLUMNS.join(', ')}) VALUES (${STEP_COLUMNS.map(() => '?').join(', ')})`);
+    // Reused for the life of the connection; 15 explicit arguments: no spread, no array per row.
+    const insertStep = this.insertStep ??= this.db.prepare(`INSERT INTO instruction_traces (${STEP_COLUMNS.join(', ')}) VALUES (${STEP_COLUMNS.map(() => '?').join(', ')})`);
     const insertVisit = this.stmt(`INSERT INTO boot_stages (session_id, ordinal, stage_name, enter_count, first_sequence_number,
         last_sequence_number, instruction_count, start_time, end_time, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const updateVisit = this.stmt('UPDATE boot_stages SET last_sequence_number = ?, instruction_count = ?, end_time = ?, duration_us = ? WHERE stage_id = ?');
     const updateCount = this.stmt('UPDATE boot_sessions SET instruction_count = ? WHERE session_id = ?');
     try {
       this.transaction(() => {
-        for (const row of rows) insertStep.run(row);
+        for (let i = 0; i < p.length; i += 15) {
+          insertStep.run(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7], p[i + 8], p[i + 9], p[i + 10], p[i + 11], p[i + 12], p[i + 13], p[i + 14]);
+        }
         for (const [visit, state] of visits) {
-          const endTime = formatTimestampUs(visit.endUs);
+          const endTime = this.timestamps.format(visit.endUs);
           if (visit.stageId === null) {
             visit.stageId = num(insertVisit.run([state.sessionId, visit.ordinal, visit.stageName, visit.enterCount, visit.firstSeq,
-              visit.lastSeq, visit.count, formatTimestampUs(visit.startUs), endTime, visit.endUs - visit.startUs]).lastInsertRowid);
+              visit.lastSeq, visit.count, this.timestamps.format(visit.startUs), endTime, visit.endUs - visit.startUs]).lastInsertRowid);
             newVisits.push(visit);
           } else {
             updateVisit.run([visit.lastSeq, visit.count, endTime, visit.endUs - visit.startUs, visit.stageId]);
@@ -509,17 +580,28 @@ export class RecordingStore {
       });
     } catch (e) {
       for (const v of newVisits) v.stageId = null; // rolled back: insert again next time
-      throw e instanceof BootscopeError ? e : new BootscopeError(ErrorCode.Database, `${this.file}: writing ${rows.length} steps failed: ${(e as Error).message}`, { cause: e });
+      const error = this.databaseError(`writing ${rowCount} steps`, e);
+      // After a full disk they cannot be written; keeping them would make every later call fail the same
+      // way. What was committed before stays, and endSession records why the session ended.
+      if (error === this.diskFull) this.clearPending();
+      throw error;
     }
-    this.pending = [];
-    this.pendingSessions = new Set();
-    this.dirtyVisits.clear();
+    this.clearPending();
     const committed = new Map<number, number>();
     for (const state of sessions) {
       state.committedSeq = state.lastSeq;
       if (state.lastSeq !== null) committed.set(state.sessionId, state.lastSeq);
     }
     if (committed.size > 0) this.options.onCommit?.(committed);
+  }
+
+  private clearPending(): void {
+    this.pending = [];
+    this.pendingRows = 0;
+    for (const state of this.pendingSessions) state.pending = false;
+    this.pendingSessions = new Set();
+    for (const visit of this.dirtyVisits.keys()) visit.dirty = false;
+    this.dirtyVisits.clear();
   }
 
   /** Last sequence number of `sessionId` known to be committed to the file by this writer. */
@@ -599,17 +681,35 @@ export class RecordingStore {
 
   /** Commits pending steps and closes the session: end_time, status, end_reason, instruction_count. */
   endSession(sessionId: number, status: Exclude<SessionStatus, 'recording'>, endReason?: string): void {
-    this.assertWritable();
-    this.flush();
+    if (this.closed) throw new BootscopeError(ErrorCode.Database, `${this.file} is closed`);
+    if (this.readOnly) throw new BootscopeError(ErrorCode.Database, `${this.file} was opened read-only`);
+    this.deferredError = null; // a failed timed flush is reported by the flush below, or by diskFull
+    try {
+      this.flush();
+    } catch (e) {
+      if (!this.diskFull) throw e;
+    }
     const state = this.sessions.get(sessionId);
     const endTime = formatTimestampUs(this.clock.next());
-    this.transaction(() => {
-      const changes = this.stmt(`UPDATE boot_sessions SET status = ?, end_reason = ?, end_time = ?,
-          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?) WHERE session_id = ?`)
-        .run([status, endReason ?? null, endTime, sessionId, sessionId]).changes;
-      if (changes === 0) throw new BootscopeError(ErrorCode.Database, `no session ${sessionId} in ${this.file}`);
-    });
+    // After a full disk the session ends as an error whatever the caller asked, with the reason in words.
+    const finalStatus = this.diskFull ? 'error' : status;
+    const reason = this.diskFull ? `disk full: ${this.diskFull.message}${endReason ? ` (then: ${endReason})` : ''}` : endReason ?? null;
+    try {
+      this.transaction(() => {
+        const changes = this.stmt(`UPDATE boot_sessions SET status = ?, end_reason = ?, end_time = ?,
+            instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?) WHERE session_id = ?`)
+          .run([finalStatus, reason, endTime, sessionId, sessionId]).changes;
+        if (Number(changes) === 0) throw new BootscopeError(ErrorCode.Database, `no session ${sessionId} in ${this.file}`);
+      });
+    } catch (e) {
+      throw this.databaseError(`ending session ${sessionId}`, e);
+    }
     if (state) this.sessions.delete(sessionId);
+  }
+
+  /** The full-disk error that stopped this writer, if one did. */
+  get diskFullError(): BootscopeError | null {
+    return this.diskFull;
   }
 
   /** Flushes, ends the sessions this writer still has open as 'stopped' unless told otherwise, closes. */
@@ -619,7 +719,7 @@ export class RecordingStore {
    */
   deleteSession(sessionId: number): void {
     this.assertWritable();
-    if (this.pending.length > 0) this.flush();
+    if (this.pendingRows > 0) this.flush();
     this.transaction(() => {
       const exists = this.stmt('SELECT 1 AS one FROM boot_sessions WHERE session_id = ?').get([sessionId]);
       if (!exists) throw new BootscopeError(ErrorCode.Database, `session ${sessionId} does not exist in ${this.file}; list sessions with \`bootscope sessions\``);
@@ -638,17 +738,16 @@ export class RecordingStore {
     if (this.closed) return;
     try {
       if (!this.readOnly) {
-        this.flush();
         if (openSessionsStatus !== null) {
           for (const id of [...this.sessions.keys()]) this.endSession(id, openSessionsStatus, 'recording file closed');
         }
+        if (!this.diskFull) this.flush();
       }
     } finally {
       this.closed = true;
       if (this.flushTimer !== null) clearTimeout(this.flushTimer);
-      for (const s of this.statements.values()) { try { s.finalize(); } catch { /* closing anyway */ } }
       this.statements.clear();
-      try { this.db.close(); } finally { this.unregister(); }
+      this.db.close(); // the last connection checkpoints the WAL into the file and removes -wal and -shm
     }
   }
 
@@ -657,18 +756,39 @@ export class RecordingStore {
   /** Pending steps are committed before any read, so reads see everything appended so far. */
   private beforeRead(): void {
     this.assertOpen();
-    if (!this.readOnly && this.pending.length > 0) this.flush();
+    if (!this.readOnly && this.pendingRows > 0) this.flush();
   }
 
   listSessions(): SessionInfo[] {
     this.beforeRead();
-    return this.stmt('SELECT * FROM boot_sessions ORDER BY session_id').all().map(sessionFromRow);
+    return this.stmt('SELECT * FROM boot_sessions ORDER BY session_id').all().map((r) => this.sessionInfo(r));
   }
 
   getSession(sessionId: number): SessionInfo | null {
     this.beforeRead();
     const row = this.stmt('SELECT * FROM boot_sessions WHERE session_id = ?').get([sessionId]);
-    return row ? sessionFromRow(row) : null;
+    return row ? this.sessionInfo(row) : null;
+  }
+
+  /** A 'recording' session whose process is gone reads 'interrupted' (the next writer writes it down). */
+  private sessionInfo(r: Row): SessionInfo {
+    const info = sessionFromRow(r);
+    if (info.status === 'recording' && !this.sessions.has(info.sessionId) && this.recorderGone(r.recorder_process)) {
+      info.status = 'interrupted';
+      info.endReason = INTERRUPTED_REASON;
+    }
+    return info;
+  }
+
+  /**
+   * Cheap change detection for readers polling a file another process records: SQLite's data_version
+   * (changes when another connection commits) and the sum of instruction counts.
+   */
+  changeToken(): string {
+    this.beforeRead();
+    const v = this.stmt('PRAGMA data_version').get();
+    const n = this.stmt('SELECT COUNT(*) AS sessions, COALESCE(SUM(instruction_count), 0) AS steps FROM boot_sessions').get();
+    return `${num(v?.data_version ?? 0)}/${num(n?.sessions ?? 0)}/${num(n?.steps ?? 0)}`;
   }
 
   /** Stage visits in order of entry (one row per transition). */
@@ -756,64 +876,82 @@ export class RecordingStore {
   }
 
   /**
-   * Runs one read-only statement of user SQL (read-only-sql.ts refuses anything that could write).
-   * Values are as SQLite returns them (integers beyond 2^53 as bigint, BLOBs as Uint8Array). Result
-   * columns with the same name share the last one's value (node-sqlite3-wasm returns rows as objects).
+   * Runs one read-only statement of user SQL (read-only-sql.ts refuses anything that could write). Rows are
+   * streamed and at most `maxRows` kept (default QUERY_ROW_CAP): `truncated` says more existed. Values are
+   * as SQLite returns them (integers beyond 2^53 as bigint, BLOBs as Uint8Array).
    */
   query(sql: string, params: SQLiteValue[] | Record<string, SQLiteValue> = [], opts: { maxRows?: number } = {}): QueryResult {
     const { columns, rows } = this.iterateQuery(sql, params);
-    const maxRows = opts.maxRows ?? Number.POSITIVE_INFINITY;
+    const maxRows = opts.maxRows ?? QUERY_ROW_CAP;
     const out: SQLiteValue[][] = [];
     let truncated = false;
-    for (const row of rows) {
-      if (out.length >= maxRows) { truncated = true; break; }
-      out.push(row);
+    try {
+      for (const row of rows) {
+        if (out.length >= maxRows) { truncated = true; break; }
+        out.push(row);
+      }
+    } finally {
+      rows.return(undefined);
     }
-    return { columns, rows: out, truncated };
+    return { columns: columns.length > 0 || out.length === 0 ? columns : out[0].map((_, i) => `column${i + 1}`), rows: out, truncated };
   }
 
   /**
-   * Like query(), but yields rows one at a time (CSV export of large results). While the iterator is
-   * open the file's read lock is held: another process's writer waits (busy timeout) until it finishes.
+   * Like query(), but yields rows one at a time (CSV export of large results, `bootscope query`). In WAL
+   * mode an open iterator holds only a read snapshot: writers go on; the WAL cannot be checkpointed past it.
    */
   iterateQuery(sql: string, params: SQLiteValue[] | Record<string, SQLiteValue> = []): { columns: string[]; rows: Generator<SQLiteValue[]> } {
     this.beforeRead();
     const statement = checkReadOnlySql(this.db, sql);
-    let prepared: Statement;
+    let prepared: StatementSync;
     try {
       prepared = this.db.prepare(statement);
     } catch (e) {
       throw new BootscopeError(ErrorCode.Database, `query failed: ${(e as Error).message}`, { cause: e });
     }
-    // node-sqlite3-wasm keeps the column names private; 0.8.60 is pinned and a test covers this.
-    const columns = (prepared as unknown as { _getColumnNames(): string[] })._getColumnNames();
+    const columns = columnNames(prepared) ?? [];
     const file = this.file;
     function* rows(): Generator<SQLiteValue[]> {
       try {
-        for (const row of prepared.iterate(params) as IterableIterator<Row>) yield columns.map((c) => row[c]);
+        yield* iterateArrays(prepared, params);
       } catch (e) {
         throw new BootscopeError(ErrorCode.Database, isBusy(e)
-          ? `${file}: database is locked; ${describeLockHolders(file)}` : `query failed: ${(e as Error).message}`, { cause: e });
-      } finally {
-        prepared.finalize();
+          ? `${file}: database is locked: another process held it longer than the busy timeout; retry` : `query failed: ${(e as Error).message}`, { cause: e });
       }
     }
-    const generator = rows();
-    let started = false;
-    // A generator that never ran ignores return() without running its `finally`: finalize the statement here,
-    // or an export whose output failed before the first row would leak it.
-    const iterator: Generator<SQLiteValue[]> = {
-      next: () => { started = true; return generator.next(); },
-      return: (value) => {
-        if (!started && !prepared.isFinalized) prepared.finalize();
-        started = true;
-        return generator.return(value);
-      },
-      throw: (e) => { started = true; return generator.throw(e); },
-      [Symbol.iterator]() { return this; },
-    };
-    return { columns, rows: iterator };
+    return { columns, rows: rows() };
   }
+}
+
+/** Rows `query()` keeps in memory by default; the CLI, console and notebooks say when a result was cut. */
+export const QUERY_ROW_CAP = 100_000;
+
+/**
+ * Whether a reader should first let a writer convert `file`: a rollback-journal file (written by Bootscope
+ * < 0.2: header bytes 18-19 are 1, WAL makes them 2) or an older schema (user_version, header offset 60),
+ * on storage this process can write. Read from the header: no SQLite connection, no lock.
+ */
+function needsUpgrade(file: string): boolean {
+  const header = Buffer.alloc(100);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    if (fs.readSync(fd, header, 0, 100, 0) < 100) return false; // empty or not SQLite: open() says what it is
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  if (header.toString('latin1', 0, 15) !== 'SQLite format 3') return false;
+  const wal = header[18] === 2 && header[19] === 2;
+  const version = header.readUInt32BE(60);
+  if (version === 0 || version > SCHEMA_VERSION || (wal && version === SCHEMA_VERSION)) return false;
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+  } catch {
+    return false;
+  }
+  return isWritableDirectory(path.dirname(file));
 }
 
 function sessionFromRow(r: Row): SessionInfo {

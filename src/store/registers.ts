@@ -40,6 +40,36 @@ export function encodeFullRegisters(state: RegisterState): string {
   return JSON.stringify(out);
 }
 
+/** The `"name":` prefix of each register in JSON, built once per name. */
+const jsonKeys = new Map<string, string>();
+function jsonKey(name: string): string {
+  let k = jsonKeys.get(name);
+  if (k === undefined) {
+    k = `${JSON.stringify(name)}:`;
+    jsonKeys.set(name, k);
+  }
+  return k;
+}
+
+/**
+ * The writer's per-row step: copies `input` into `state` in place and returns the delta JSON (the registers
+ * whose value changed, in input order; "{}" when none) — the same text encodeRegisterDelta gives, built in
+ * one pass without a new Map or object per row.
+ */
+export function updateRegisterState(state: RegisterState, input: RegisterInput): string {
+  let json = '{';
+  const visit = (name: string, value: bigint | number): void => {
+    const v = typeof value === 'bigint' ? value : BigInt(value);
+    if (state.get(name) === v) return;
+    if (v < 0n) throw new RangeError(`register ${name} must be unsigned, got ${v}`);
+    state.set(name, v);
+    json += `${json.length > 1 ? ',' : ''}${jsonKey(name)}${v <= MAX_SAFE ? v.toString() : `"0x${v.toString(16)}"`}`;
+  };
+  if (input instanceof Map) for (const [name, value] of input) visit(name, value);
+  else for (const name of Object.keys(input)) visit(name, (input as Readonly<Record<string, bigint | number>>)[name]);
+  return `${json}}`;
+}
+
 /** JSON of the registers that differ from `previous` (a delta row); "{}" when nothing changed. */
 export function encodeRegisterDelta(previous: RegisterState, current: RegisterState): string {
   const out: Record<string, number | string> = {};

@@ -13,7 +13,13 @@
 // - boot_stages has one row per stage VISIT (a stage entered twice = two rows, enter_count 1 and 2);
 //   boot_stage_summary aggregates the visits per stage.
 // - Only features SQLite 3.40 (Debian's sqlite3 CLI and Python) reads are used.
-import type { Database } from 'node-sqlite3-wasm';
+// - Journal mode is WAL (set when a writer opens the file, see recording-store.ts): not part of a migration,
+//   since it cannot change inside a transaction, and a file is converted the first time this version opens it.
+//
+// Adding a migration: append { version: N + 1, name, sql } to MIGRATIONS. Each runs in its own transaction
+// and is recorded in schema_migrations; read-only opens accept any version <= SCHEMA_VERSION (readers look
+// at columns with PRAGMA table_info where a newer column may be missing), so older files stay readable.
+import type { DatabaseSync } from './sqlite';
 import { BootscopeError, ErrorCode } from '../common/errors';
 
 export const SESSION_STATUSES = ['recording', 'completed', 'stopped', 'qemu-exited', 'error', 'interrupted'] as const;
@@ -189,21 +195,31 @@ DROP INDEX IF EXISTS idx_instruction_traces_timestamp;
 CREATE INDEX idx_instruction_traces_stage ON instruction_traces(session_id, boot_stage, sequence_number);
 `;
 
+// node:sqlite + WAL (issue 12). idx_instruction_traces_pc served no query of ours nor of the seed (4.2 takes
+// MIN/MAX(pc_address) per function, which an index on pc alone does not help) and cost every insert a
+// B-tree update and ~20 bytes per step. recorder_process identifies the writer of a session (see
+// recorder-process.ts) so readers tell a live recording from one whose process died, with no lock file.
+const V3_WAL_WRITER = `
+DROP INDEX IF EXISTS idx_instruction_traces_pc;
+ALTER TABLE boot_sessions ADD COLUMN recorder_process TEXT;
+`;
+
 /** Ordered: entry i upgrades a file from user_version i to i + 1. Append; never edit a shipped one. */
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema (seed 2.2 tables + boot_stages, metrics, region_blobs)', sql: V1_INITIAL },
   { version: 2, name: 'per-stage index for the seed 4.1 timing query instead of the timestamp index', sql: V2_STAGE_INDEX },
+  { version: 3, name: 'drop the unused pc index; boot_sessions.recorder_process (which process records the session)', sql: V3_WAL_WRITER },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
-export function schemaVersionOf(db: Database): number {
-  const row = db.get('PRAGMA user_version');
+export function schemaVersionOf(db: DatabaseSync): number {
+  const row = db.prepare('PRAGMA user_version').get() as { user_version?: number } | undefined;
   return Number(row?.user_version ?? 0);
 }
 
-function isEmptyDatabase(db: Database): boolean {
-  const row = db.get("SELECT COUNT(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+function isEmptyDatabase(db: DatabaseSync): boolean {
+  const row = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").get() as { n?: number } | undefined;
   return Number(row?.n ?? 0) === 0;
 }
 
@@ -211,7 +227,7 @@ function isEmptyDatabase(db: Database): boolean {
  * Brings `db` to SCHEMA_VERSION, each migration in its own transaction. A file that already has tables but
  * user_version 0 was not written by Bootscope (e.g. the seed's own Python tool): refuse rather than guess.
  */
-export function applyMigrations(db: Database, file: string): { from: number; to: number } {
+export function applyMigrations(db: DatabaseSync, file: string): { from: number; to: number } {
   const from = schemaVersionOf(db);
   if (from > SCHEMA_VERSION) {
     throw new BootscopeError(ErrorCode.Database,
@@ -226,11 +242,11 @@ export function applyMigrations(db: Database, file: string): { from: number; to:
     db.exec('BEGIN IMMEDIATE');
     try {
       db.exec(m.sql);
-      db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, new Date().toISOString()]);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
       db.exec(`PRAGMA user_version = ${m.version}`);
       db.exec('COMMIT');
     } catch (e) {
-      db.exec('ROLLBACK');
+      try { db.exec('ROLLBACK'); } catch { /* the transaction is gone already; report the first error */ }
       throw new BootscopeError(ErrorCode.Database, `${file}: schema migration ${m.version} (${m.name}) failed: ${(e as Error).message}`, { cause: e });
     }
   }

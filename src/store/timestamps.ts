@@ -46,3 +46,23 @@ export class MonotonicClock {
     return us;
   }
 }
+
+/**
+ * formatTimestampUs for a writer's stream of rows: the text up to the seconds ('2026-11-24T17:20:33.') is
+ * built once per second of recorded time (a Date and toISOString), each row only appends its 6 digits.
+ */
+export class TimestampFormatter {
+  private second = -1;
+  private prefix = '';
+
+  format(us: number): string {
+    const second = Math.floor(us / 1_000_000);
+    if (second !== this.second) {
+      if (!Number.isSafeInteger(us) || us < 0) throw new RangeError(`timestamp must be a non-negative integer of microseconds, got ${us}`);
+      this.second = second;
+      this.prefix = new Date(second * 1000).toISOString().slice(0, 20); // '2026-11-24T17:20:33.'
+    }
+    const micros = us - second * 1_000_000;
+    return `${this.prefix}${micros < 100000 ? String(micros + 1_000_000).slice(1) : micros}Z`;
+  }
+}

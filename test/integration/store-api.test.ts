@@ -11,6 +11,7 @@ import { recordSyntheticSession, SEED_REGIONS } from '../../src/store/synthetic-
 import { BootscopeError } from '../../src/common/errors';
 import { SCHEMA_VERSION } from '../../src/store/schema';
 import { SEED_BOOT_SEQUENCE_TIMING } from '../../src/analysis/seed-queries';
+import { currentRecorderProcess } from '../../src/store/recorder-process';
 
 const quiet = (): void => undefined;
 let dir: string;
@@ -167,6 +168,7 @@ describe('query guard', () => {
     'WITH x AS (SELECT 1) DELETE FROM instruction_traces',
     'SELECT 1; DELETE FROM instruction_traces',
     'PRAGMA user_version = 99',
+    'PRAGMA user_version(99)',
     'PRAGMA journal_mode',
     "ATTACH 'other.db' AS o",
     "VACUUM INTO 'copy.db'",
@@ -215,7 +217,7 @@ describe('opening', () => {
     assert.throws(() => RecordingStore.open(file, { log: quiet }), /schema version 99, newer/);
   });
 
-  test('a version 1 file is upgraded when opened for writing: data kept, seed 4.1 walks the stage index', () => {
+  test('a version 1 file is upgraded when first opened (read-only too, on writable storage): data kept, seed 4.1 walks the stage index', () => {
     const file = fileIn('v1.db');
     const store = RecordingStore.open(file, { log: quiet });
     const { sessionId } = recordSyntheticSession(store, { instructions: 3000 });
@@ -223,15 +225,20 @@ describe('opening', () => {
     // Turn it back into what version 1 wrote (sqlite3 CLI: independent of our code).
     const down = spawnSync('sqlite3', [file, `DROP INDEX idx_instruction_traces_stage;
       CREATE INDEX idx_instruction_traces_timestamp ON instruction_traces(timestamp);
-      DELETE FROM schema_migrations WHERE version = 2; PRAGMA user_version = 1;`], { encoding: 'utf8' });
+      CREATE INDEX idx_instruction_traces_pc ON instruction_traces(pc_address);
+      ALTER TABLE boot_sessions DROP COLUMN recorder_process;
+      DELETE FROM schema_migrations WHERE version >= 2; PRAGMA user_version = 1; PRAGMA journal_mode = DELETE;`], { encoding: 'utf8' });
     assert.equal(down.status, 0, down.stderr);
-    assert.throws(() => RecordingStore.open(file, { readOnly: true, log: quiet }), /schema version 1; open it once for writing/);
-    const up = RecordingStore.open(file, { log: quiet });
+    const lines: string[] = [];
+    const up = RecordingStore.open(file, { readOnly: true, log: (l) => lines.push(l) });
     try {
-      assert.equal(up.query('PRAGMA user_version').rows[0][0], 2);
-      assert.deepEqual(up.query('SELECT version FROM schema_migrations ORDER BY version').rows, [[1], [2]]);
+      assert.ok(lines.some((l) => /converted to WAL and schema 3/.test(l)), lines.join('\n'));
+      assert.equal(up.query('PRAGMA user_version').rows[0][0], 3);
+      assert.equal(spawnSync('sqlite3', [file, 'PRAGMA journal_mode'], { encoding: 'utf8' }).stdout.trim(), 'wal');
+      assert.deepEqual(up.query('SELECT version FROM schema_migrations ORDER BY version').rows, [[1], [2], [3]]);
       const indexes = up.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instruction_traces'").rows.map((r) => r[0]);
       assert.ok(indexes.includes('idx_instruction_traces_stage') && !indexes.includes('idx_instruction_traces_timestamp'), String(indexes));
+      assert.ok(!indexes.includes('idx_instruction_traces_pc'), 'migration 3 drops the unused pc index');
       assert.equal(up.getSession(sessionId)?.instructionCount, 3000);
       const plan = up.query(`EXPLAIN QUERY PLAN ${SEED_BOOT_SEQUENCE_TIMING}`, [sessionId]).rows.map((r) => String(r[r.length - 1])).join('\n');
       assert.match(plan, /USING INDEX idx_instruction_traces_stage/);
@@ -247,24 +254,37 @@ describe('opening', () => {
     assert.throws(() => RecordingStore.open(file, { log: quiet }), /not a Bootscope recording/);
   });
 
-  test('a second writer in another live process is refused naming that process', () => {
+  test('a second writer in another live process records its own session and leaves this one recording', () => {
     const file = fileIn('two-writers.db');
     const store = RecordingStore.open(file, { log: quiet });
     try {
+      const mine = store.beginSession({ arch: 'arm', description: 'first writer' });
       const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
         const { RecordingStore } = require(${JSON.stringify(path.resolve('src/store/recording-store.ts'))});
-        try { RecordingStore.open(${JSON.stringify(file)}, { log: () => {} }); console.log('opened'); }
-        catch (e) { console.log(e.message); }`], { encoding: 'utf8' });
-      assert.match(child.stdout, new RegExp(`in use by process ${process.pid}\\b`));
+        const s = RecordingStore.open(${JSON.stringify(file)}, { log: (l) => console.log(l) });
+        const id = s.beginSession({ arch: 'arm', description: 'second writer' });
+        s.endSession(id, 'completed', 'done'); s.close(); console.log('session ' + id);`], { encoding: 'utf8' });
+      assert.equal(child.status, 0, child.stderr);
+      assert.match(child.stdout, /^session 2$/m);
+      assert.doesNotMatch(child.stdout, /marked 'interrupted'/, 'a live writer\'s session must not be marked interrupted');
+      assert.deepEqual(store.listSessions().map((s) => [s.sessionId, s.status]), [[mine, 'recording'], [2, 'completed']]);
     } finally { store.close(); }
   });
 
-  test('a session left in recording by a closed-without-ending writer is marked interrupted on reopen', () => {
+  test('a session whose recorder pid now belongs to another live process (this one) is marked interrupted on reopen', () => {
     const file = fileIn('interrupted.db');
     const store = RecordingStore.open(file, { log: quiet });
     const id = store.beginSession({ arch: 'arm' });
     store.appendStep({ sessionId: id, sequenceNumber: 1, pc: 4, bytes: new Uint8Array(4), disassembly: 'nop', registers: { pc: 4 }, sp: 0, functionName: 'unknown', bootStage: 's' });
     store.close(null); // leave it 'recording', as a killed writer would
+    // The recorder's pid is this live process, but with another start time: a dead writer whose pid was reused.
+    const [host, boot, pid] = currentRecorderProcess().split(' ');
+    const fake = spawnSync('sqlite3', [file, `UPDATE boot_sessions SET recorder_process = '${host} ${boot} ${pid} 1' WHERE session_id = ${id}`], { encoding: 'utf8' });
+    assert.equal(fake.status, 0, fake.stderr);
+    const reader = RecordingStore.open(file, { readOnly: true, log: quiet });
+    try {
+      assert.equal(reader.getSession(id)?.status, 'interrupted', 'a reader sees it as interrupted before any writer marks it');
+    } finally { reader.close(); }
     const lines: string[] = [];
     const reopened = RecordingStore.open(file, { log: (l) => lines.push(l) });
     try {

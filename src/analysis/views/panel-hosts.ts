@@ -232,7 +232,7 @@ export class QueryConsoleHost {
         type: 'console/result', requestId,
         result: { resultId: r.id, columns: r.columns, rowCount: r.rowCount, changes: out.changes, elapsedMs: out.elapsedMs, firstPage: { resultId: r.id, offset: 0, rows: r.page(0, CONSOLE_PAGE_SIZE) } },
       });
-      if (out.totalRows > out.rows.length) this.env.post({ type: 'console/notice', message: `the query returned ${out.totalRows} rows; the console keeps the first ${out.rows.length}` });
+      if (out.totalRows > out.rows.length) this.env.post({ type: 'console/notice', message: `the query returned ${out.complete ? '' : 'more than '}${out.totalRows} rows; the console keeps the first ${out.rows.length}` });
     } catch (e) {
       if (e instanceof BootscopeError && e.code === ErrorCode.Cancelled) this.env.post({ type: 'console/cancelled', requestId });
       else this.env.post({ type: 'console/queryError', requestId, message: errorMessage(e) });

@@ -1,13 +1,10 @@
 // Runs SQL against a recording file in a worker thread (query-worker.ts), one request at a time, with
 // cancellation. Used by every panel host and the notebook controller; vscode-free so tests drive it as is.
-// Cancel = worker.terminate(): SQLite stops wherever it is. node-sqlite3-wasm locks by mkdir("<file>.lock")
-// and a terminated worker cannot rmdir it, so the runner removes that directory itself — only when its
-// inode and birth time are the ones the worker reported holding (never a lock another connection took).
-import * as fs from 'node:fs';
+// Cancel = worker.terminate(): SQLite stops wherever it is; its locks (POSIX locks and the WAL read mark)
+// go with the worker's connection, so nothing is left to clean up.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BootscopeError, ErrorCode } from '../../common/errors';
-import { lockDirOf } from '../../store/file-users';
 import type { QueryMode, RunRequest, SqlParams, SqlValue, WorkerReply } from './query-worker-protocol';
 
 export type { QueryMode, SqlParams, SqlValue } from './query-worker-protocol';
@@ -17,6 +14,8 @@ export interface QueryOutcome {
   rows: SqlValue[][];
   /** Rows the statement produced (rows.length is smaller when maxRows cut the result). */
   totalRows: number;
+  /** false when the worker stopped counting (far past maxRows): totalRows is then "at least". */
+  complete: boolean;
   changes?: number;
   elapsedMs: number;
 }
@@ -33,7 +32,6 @@ interface Pending {
   req: RunRequest;
   resolve: (o: QueryOutcome) => void;
   reject: (e: Error) => void;
-  lock?: { ino: number; birthtimeMs: number };
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -127,12 +125,8 @@ export class QueryRunner {
   private onReply(m: WorkerReply): void {
     const p = this.current;
     if (!p || p.req.id !== m.id) return;
-    if (m.kind === 'locked') {
-      p.lock = { ino: m.lockIno, birthtimeMs: m.lockBirthtimeMs };
-      return;
-    }
     this.current = undefined;
-    if (m.kind === 'result') this.settle(p, { columns: m.columns, rows: m.rows, totalRows: m.totalRows, changes: m.changes, elapsedMs: m.elapsedMs });
+    if (m.kind === 'result') this.settle(p, { columns: m.columns, rows: m.rows, totalRows: m.totalRows, complete: m.complete, changes: m.changes, elapsedMs: m.elapsedMs });
     else this.settle(p, undefined, new BootscopeError(ErrorCode.Database, m.message));
     this.pump();
   }
@@ -142,12 +136,7 @@ export class QueryRunner {
     this.current = undefined;
     const w = this.worker;
     this.worker = undefined;
-    if (w) {
-      // terminate() is asynchronous; the lock is freed once the worker can no longer touch the file.
-      void w.terminate().then(() => { freeOwnLock(p.req.file, p.lock); this.pump(); });
-    } else {
-      freeOwnLock(p.req.file, p.lock);
-    }
+    if (w) void w.terminate().then(() => this.pump());
     this.settle(p, undefined, err);
     if (!w) this.pump();
   }
@@ -163,12 +152,3 @@ function cancelled(): BootscopeError {
   return new BootscopeError(ErrorCode.Cancelled, 'query cancelled');
 }
 
-function freeOwnLock(file: string, lock: { ino: number; birthtimeMs: number } | undefined): void {
-  if (!lock) return;
-  try {
-    const st = fs.statSync(lockDirOf(file));
-    if (st.ino === lock.ino && st.birthtimeMs === lock.birthtimeMs) fs.rmdirSync(lockDirOf(file));
-  } catch {
-    // Already gone: the worker released it before it was stopped.
-  }
-}

@@ -1,7 +1,7 @@
 // Messages between QueryRunner (main thread) and query-worker.ts (a worker_threads Worker). SQL runs in
 // the worker so a long query never blocks the extension host, and cancelling it is worker.terminate().
 
-/** A value as node-sqlite3-wasm returns it (integers beyond 2^53 come back as bigint). */
+/** A value as the store returns it (integers beyond 2^53 come back as bigint). */
 export type SqlValue = string | number | bigint | null | Uint8Array;
 export type SqlParams = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
 
@@ -22,12 +22,11 @@ export interface RunRequest {
   /** For user SQL: bind each statement's `?` / :session parameters to this session (see sql-params.ts). */
   sessionId?: number | null;
   mode: QueryMode;
-  /** Stop collecting rows after this many (the rest is counted, not kept); unlimited when absent. */
+  /** Stop collecting rows after this many (the rest is counted, not kept, up to a limit); unlimited when absent. */
   maxRows?: number;
 }
 
 export type WorkerReply =
-  /** The worker now holds the file's "<file>.lock" directory; identifies it so a cancel can free it. */
-  | { kind: 'locked'; id: number; lockIno: number; lockBirthtimeMs: number }
-  | { kind: 'result'; id: number; columns: string[]; rows: SqlValue[][]; totalRows: number; changes?: number; elapsedMs: number }
+  /** `complete`: false when counting stopped (a million rows past maxRows): totalRows is then a lower bound. */
+  | { kind: 'result'; id: number; columns: string[]; rows: SqlValue[][]; totalRows: number; complete: boolean; changes?: number; elapsedMs: number }
   | { kind: 'error'; id: number; message: string };

@@ -1,108 +1,95 @@
 // Worker-thread entry (bundled as dist/query-worker.js): runs one SQL request at a time against a recording
-// file on its own node-sqlite3-wasm connection, so a long query never freezes the extension host and a
-// cancel is a plain worker.terminate() (see QueryRunner, which also frees the lock this worker held).
+// file on its own node:sqlite connection, so a long query never freezes the extension host and a cancel is
+// a plain worker.terminate(). The file is in WAL mode: this read-only connection never blocks the recorder,
+// and a worker terminated mid-query leaves nothing behind (SQLite's locks die with the connection).
 import { parentPort } from 'node:worker_threads';
-import * as fs from 'node:fs';
-import { Database, type BindValues, type Statement } from 'node-sqlite3-wasm';
 import { checkReadOnlySql, splitSqlStatements } from '../../store/read-only-sql';
-import { lockDirOf } from '../../store/file-users';
+import { columnNames, iterateArrays, openReadOnly, sqlite, type DatabaseSync, type SQLiteValue } from '../../store/sqlite';
 import type { RunRequest, SqlParams, SqlValue, WorkerReply } from './query-worker-protocol';
 import { sessionParameters } from './sql-params';
 
-/** node-sqlite3-wasm (0.8.60) returns rows as objects; the column list of a prepared statement (needed
- * for results with no rows) is only reachable through this internal method of Statement. */
-interface StatementInternals { _getColumnNames?: () => string[] }
+const BUSY_TIMEOUT_MS = 3000;
+/** Rows counted (not kept) past maxRows before giving up on an exact total: a runaway query must end. */
+const COUNT_BEYOND_CAP = 1_000_000;
 
-const BUSY_RETRY_MS = 3000;
+/** One read-only connection per file, kept between requests (panels poll a recording that grows). */
+const readers = new Map<string, DatabaseSync>();
 
 function post(reply: WorkerReply): void {
   parentPort?.postMessage(reply);
 }
 
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Takes the file lock (retrying while another connection, e.g. the recorder, holds it) and reports it. */
-function beginTransaction(db: Database, req: RunRequest): void {
-  const deadline = Date.now() + BUSY_RETRY_MS;
-  for (;;) {
-    try {
-      if (req.mode === 'write') {
-        db.exec('BEGIN IMMEDIATE');
-      } else {
-        // A deferred transaction plus one read takes the shared lock and keeps it until COMMIT, so the
-        // lock directory seen below is ours for the whole query.
-        db.exec('PRAGMA temp_store = MEMORY'); // GROUP BY / ORDER BY sorters spill to memory, not the VFS
-        db.exec('BEGIN');
-        db.get('SELECT 1 FROM sqlite_master LIMIT 1');
-      }
-      break;
-    } catch (e) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      if (!/locked|busy/i.test((e as Error).message) || Date.now() > deadline) throw e;
-      sleep(50);
-    }
+function reader(file: string): DatabaseSync {
+  let db = readers.get(file);
+  if (!db) {
+    db = openReadOnly(file, BUSY_TIMEOUT_MS, () => undefined).db;
+    readers.set(file, db);
   }
-  try {
-    const st = fs.statSync(lockDirOf(req.file), { bigint: false });
-    post({ kind: 'locked', id: req.id, lockIno: st.ino, lockBirthtimeMs: st.birthtimeMs });
-  } catch {
-    // No lock directory: nothing to free on cancel.
+  return db;
+}
+
+function collect(db: DatabaseSync, sql: string, req: RunRequest, params: SqlParams | undefined): { columns: string[]; rows: SqlValue[][]; totalRows: number; complete: boolean; changes?: number } {
+  const stmt = db.prepare(sql);
+  const names = columnNames(stmt);
+  if (names !== undefined && names.length === 0) {
+    const r = Array.isArray(params) ? stmt.run(...(params as SQLiteValue[])) : stmt.run((params ?? {}) as Record<string, SQLiteValue>);
+    return { columns: [], rows: [], totalRows: 0, complete: true, changes: Number(r.changes) };
   }
-}
-
-function toBindValues(params: SqlParams | undefined): BindValues | undefined {
-  if (params === undefined) return undefined;
-  return Array.isArray(params) ? [...(params as readonly SqlValue[])] : { ...(params as Readonly<Record<string, SqlValue>>) };
-}
-
-function collect(stmt: Statement, req: RunRequest, params: SqlParams | undefined): { columns: string[]; rows: SqlValue[][]; totalRows: number } {
-  const columns = (stmt as unknown as StatementInternals)._getColumnNames?.() ?? [];
   const rows: SqlValue[][] = [];
   let totalRows = 0;
+  let complete = true;
   const max = req.maxRows ?? Number.POSITIVE_INFINITY;
-  for (const row of stmt.iterate(toBindValues(params))) {
-    totalRows += 1;
-    if (rows.length < max) rows.push(columns.length ? columns.map((c) => (row as Record<string, SqlValue>)[c]) : Object.values(row) as SqlValue[]);
+  const iterator = iterateArrays(stmt, params ?? []);
+  try {
+    for (const row of iterator) {
+      if (rows.length < max) rows.push(row);
+      else if (totalRows >= max + COUNT_BEYOND_CAP) { complete = false; break; }
+      totalRows += 1;
+    }
+  } finally {
+    iterator.return(undefined);
   }
-  return { columns: columns.length ? columns : [], rows, totalRows };
+  const columns = names ?? (rows[0] ? rows[0].map((_, i) => `column${i + 1}`) : []);
+  return { columns, rows, totalRows, complete };
 }
 
 function run(req: RunRequest): void {
   const started = performance.now();
-  let db: Database | undefined;
+  let writer: DatabaseSync | undefined;
   try {
-    db = new Database(req.file, { fileMustExist: true, readOnly: req.mode !== 'write' });
-    beginTransaction(db, req);
+    let db: DatabaseSync;
     let statements: string[];
-    if (req.mode === 'read') statements = [checkReadOnlySql(db, req.sql)];
-    else if (req.mode === 'write') statements = splitSqlStatements(req.sql);
-    else statements = [req.sql];
-    let last = { columns: [] as string[], rows: [] as SqlValue[][], totalRows: 0 };
+    if (req.mode === 'write') {
+      const { DatabaseSync } = sqlite();
+      writer = new DatabaseSync(req.file, { enableForeignKeyConstraints: true });
+      writer.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      writer.exec('BEGIN IMMEDIATE');
+      db = writer;
+      statements = splitSqlStatements(req.sql);
+    } else {
+      db = reader(req.file);
+      statements = [req.mode === 'read' ? checkReadOnlySql(db, req.sql) : req.sql];
+    }
+    let last = { columns: [] as string[], rows: [] as SqlValue[][], totalRows: 0, complete: true };
     let changes: number | undefined;
     for (const sql of statements) {
       const params = req.params ?? (req.sessionId !== undefined ? sessionParameters(sql, req.sessionId) : undefined);
-      const stmt = db.prepare(sql);
-      try {
-        const names = (stmt as unknown as StatementInternals)._getColumnNames?.() ?? [];
-        if (names.length > 0) {
-          last = collect(stmt, req, params);
-        } else {
-          const r = stmt.run(toBindValues(params));
-          changes = (changes ?? 0) + r.changes;
-        }
-      } finally {
-        stmt.finalize();
-      }
+      const r = collect(db, sql, req, params);
+      if (r.changes !== undefined) changes = (changes ?? 0) + r.changes;
+      else last = r;
     }
-    db.exec('COMMIT');
+    if (writer) writer.exec('COMMIT');
     post({ kind: 'result', id: req.id, ...last, changes: req.mode === 'write' ? changes ?? 0 : undefined, elapsedMs: performance.now() - started });
   } catch (e) {
-    try { if (db?.isOpen && db.inTransaction) db.exec('ROLLBACK'); } catch { /* the error below says what failed */ }
+    try { if (writer?.isOpen) writer.exec('ROLLBACK'); } catch { /* no transaction left to roll back */ }
+    if (req.mode !== 'write') {
+      // A reader that failed (file replaced, schema changed) is reopened by the next request.
+      try { readers.get(req.file)?.close(); } catch { /* already closed */ }
+      readers.delete(req.file);
+    }
     post({ kind: 'error', id: req.id, message: (e as Error).message });
   } finally {
-    try { db?.close(); } catch { /* already reported */ }
+    try { writer?.close(); } catch { /* already reported */ }
   }
 }
 

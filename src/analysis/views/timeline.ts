@@ -93,7 +93,7 @@ export class TimelineQueries {
   /**
    * The whole-session histogram: one pass of GROUP BY bucket, function. When the session is most of the
    * table, a plain table scan (`+session_id` disables the index) beats index lookups row by row
-   * (1M steps: ~1.2 s against ~1.9 s in node-sqlite3-wasm on the reference machine).
+   * (1M steps: ~1.2 s against ~1.9 s on the reference machine, measured with the former WASM SQLite).
    */
   private async buildHistogram(sessionId: number, firstSeq: number, lastSeq: number, instructionCount: number): Promise<FineHistogram> {
     const bucketSize = Math.max(1, Math.ceil((lastSeq - firstSeq + 1) / FINE_BUCKETS));

@@ -14,6 +14,8 @@ export interface CellTable {
   rows: SqlValue[][];
   /** Rows the statement produced (rows holds at most the cap). */
   totalRows: number;
+  /** false when counting stopped far past the cap: totalRows is "at least". Default true. */
+  complete?: boolean;
   changes?: number;
   elapsedMs: number;
 }
@@ -27,7 +29,7 @@ export async function runSqlCell(runner: QueryRunner, sql: string, sessionId: nu
     sessionId = v === null || v === undefined ? null : Number(v);
   }
   const r = await runner.run(sql, { mode: 'read', sessionId, maxRows: o.rowCap ?? NOTEBOOK_ROW_CAP, signal: o.signal });
-  return { columns: r.columns, rows: r.rows, totalRows: r.totalRows, changes: r.changes, elapsedMs: r.elapsedMs };
+  return { columns: r.columns, rows: r.rows, totalRows: r.totalRows, complete: r.complete, changes: r.changes, elapsedMs: r.elapsedMs };
 }
 
 function cellHtml(v: SqlValue): string {
@@ -42,8 +44,9 @@ export function renderTableHtml(t: CellTable): string {
   const head = `<tr>${t.columns.map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`).join('')}</tr>`;
   const body = t.rows.map((r) => `<tr>${r.map(cellHtml).join('')}</tr>`).join('\n');
   const ms = t.elapsedMs < 10 ? t.elapsedMs.toFixed(1) : Math.round(t.elapsedMs).toString();
+  const total = t.complete === false ? `more than ${t.totalRows}` : String(t.totalRows);
   const note = t.totalRows > t.rows.length
-    ? `showing ${t.rows.length} of ${t.totalRows} rows (${ms} ms) — use “Export All Rows to CSV” in the cell toolbar for the rest`
+    ? `showing ${t.rows.length} of ${total} rows (${ms} ms) — use “Export All Rows to CSV” in the cell toolbar for the rest`
     : `${t.totalRows} row${t.totalRows === 1 ? '' : 's'} (${ms} ms)`;
   return `<div class="bootscope-result"><table>\n${head}\n${body}\n</table><p><small>${escapeHtml(note)}</small></p></div>`;
 }
@@ -51,7 +54,7 @@ export function renderTableHtml(t: CellTable): string {
 /** The table as text (text/plain fallback and what a terminal shows). */
 export function renderTableText(t: CellTable): string {
   const lines = [t.columns.join('\t'), ...t.rows.map((r) => r.map(valueText).join('\t'))];
-  if (t.totalRows > t.rows.length) lines.push(`… ${t.totalRows - t.rows.length} more rows`);
+  if (t.totalRows > t.rows.length) lines.push(`… ${t.complete === false ? 'more than ' : ''}${t.totalRows - t.rows.length} more rows`);
   return lines.join('\n');
 }
 

@@ -1,0 +1,61 @@
+// store_rows_per_s: how fast RecordingStore takes realistic step rows into a fresh file. Rows are shaped as the
+// recorder writes them (recorder.ts emitRow): a NEW Map of the 17 ARM32 registers per step (as
+// GdbTarget.decodeRegisters returns it) with the pc and one or two others changed, 4 instruction bytes, a
+// Capstone-like disassembly, function name, source file and line, stage, exception level, thumb. No
+// snapshots: this is the step path only. Timed from open to close (the last commit included).
+import * as fs from 'node:fs';
+import { RecordingStore } from '../src/store/recording-store';
+import { prng } from '../src/store/synthetic-session';
+
+export interface StoreRate {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  fileBytes: number;
+  bytesPerRow: number;
+}
+
+const FUNCTIONS = ['elfloader_main', 'load_images', 'init_kernel', 'map_kernel_window', 'memset', 'memcpy', 'vMemoryPatternPaint', 'uart_putc'];
+const STAGES = ['elfloader', 'seL4_boot', 'rootserver_start', 'camkes_init', 'freertos_main', 'pattern_painting', 'scheduler_start'];
+const MNEMONICS = ['ldr r3, [r2, #4]', 'str r1, [r0]', 'add r0, r0, #1', 'cmp r3, #0', 'bne #0x40000a10', 'mov r2, r1', 'push {r4, lr}'];
+const NAMES = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'r12', 'sp', 'lr', 'pc', 'cpsr'];
+
+export function measureStoreRate(file: string, rows: number): StoreRate {
+  for (const suffix of ['', '-journal', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
+  const rand = prng(7);
+  const values = NAMES.map(() => BigInt(Math.floor(rand() * 0x10000)));
+  values[13] = 0x41001000n;
+  values[16] = 0x600001d3n;
+  const bytes = [0, 1, 2, 3].map((k) => new Uint8Array([0x04 * k, 0x30, 0x92, 0xe5]));
+  const t0 = performance.now();
+  const store = RecordingStore.open(file, { log: () => {} });
+  const sessionId = store.beginSession({ arch: 'arm', description: 'store rate' });
+  let pc = 0x40000000;
+  let timestampUs = 1_795_000_000_000_000;
+  for (let seq = 1; seq <= rows; seq++) {
+    pc = rand() < 0.02 ? 0x40000000 + Math.floor(rand() * 0x4000) * 4 : pc + 4;
+    values[15] = BigInt(pc);
+    values[Math.floor(rand() * 13)] = BigInt(Math.floor(rand() * 0x100000000));
+    if (rand() < 0.4) values[Math.floor(rand() * 13)] = BigInt(Math.floor(rand() * 0x100000000));
+    const registers = new Map<string, bigint>();
+    for (let k = 0; k < NAMES.length; k++) registers.set(NAMES[k], values[k]);
+    timestampUs += 3;
+    store.appendStep({
+      sessionId, sequenceNumber: seq, timestampUs, pc: values[15], bytes: bytes[seq & 3],
+      disassembly: MNEMONICS[seq % MNEMONICS.length], registers, sp: values[13],
+      functionName: FUNCTIONS[(pc >>> 10) % FUNCTIONS.length], bootStage: STAGES[Math.floor((seq * STAGES.length) / (rows + 1))],
+      exceptionLevel: 1, thumb: false, sourceFile: 'guest/src/elfloader.c', sourceLine: 40 + (pc & 0xff),
+    });
+  }
+  store.endSession(sessionId, 'completed', 'store rate');
+  store.close();
+  const seconds = (performance.now() - t0) / 1000;
+  let fileBytes = 0;
+  for (const suffix of ['', '-wal']) fileBytes += fs.existsSync(file + suffix) ? fs.statSync(file + suffix).size : 0;
+  return { rows, seconds, rowsPerSecond: rows / seconds, fileBytes, bytesPerRow: fileBytes / rows };
+}
+
+if (require.main === module) {
+  const rows = Number(process.argv[3] ?? 200_000);
+  console.log(JSON.stringify(measureStoreRate(process.argv[2] ?? '/tmp/store-rate.db', rows)));
+}
