@@ -187,6 +187,28 @@ describe('bootscope CLI: killed mid-recording', () => {
     }
   });
 
+  test('QEMU stopped by SIGTERM under the recorder: exit 3 (QEMU exits cleanly, but nobody asked it to), end_reason says a signal', async () => {
+    const db = path.join(dir, 'qemu-sigterm.db');
+    const child = spawn(process.execPath, [CLI, 'record', '--config', ARM_CONFIG, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const qemu = await waitFor('QEMU to start', () => qemuChildren(child.pid as number)[0]);
+    await waitFor('1000 committed rows', () => { const n = committedRows(db); return n !== undefined && n >= 1000 ? n : undefined; });
+    process.kill(qemu, 'SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    assert.equal(code, 3, stderr);
+    const store = RecordingStore.open(db, { readOnly: true });
+    try {
+      const s = store.listSessions()[0];
+      assert.equal(s.status, 'qemu-exited');
+      assert.match(s.endReason ?? '', /QEMU (was stopped by a signal from outside Bootscope|exited without the recording asking for it)/);
+      assert.ok(s.instructionCount >= 1000);
+    } finally {
+      store.close();
+    }
+  });
+
   test('QEMU killed under the recorder: exit 3, the session closed as qemu-exited with an end time', async () => {
     const db = path.join(dir, 'qemu-died.db');
     const child = spawn(process.execPath, [CLI, 'record', '--config', ARM_CONFIG, '--db', db], { stdio: ['ignore', 'pipe', 'pipe'] });
