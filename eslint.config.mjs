@@ -35,6 +35,7 @@ export default tseslint.config(
   },
   layer(['src/common/**/*.ts', 'src/arch/**/*.ts', 'src/symbols/**/*.ts', 'src/protocol/**/*.ts'], above(['target', 'qemu', 'recorder', 'store', 'analysis', 'adapter', 'cli', 'extension', 'rsp']), 'Leaf layers (common, arch, symbols, protocol) import no other layer.'),
   layer(['src/target/**/*.ts', 'src/qemu/**/*.ts'], above(['recorder', 'store', 'analysis', 'adapter', 'cli', 'extension']), 'src/target and src/qemu sit below the recorder: they may import rsp, arch, symbols, common.'),
+  layer(['src/capture/**/*.ts'], above(['rsp', 'target', 'qemu', 'recorder', 'store', 'analysis', 'adapter', 'cli', 'extension']), 'src/capture (plugin capture: build, run, decode) imports only common, arch and symbols, like src/target.'),
   layer(['src/recorder/**/*.ts'], above(['analysis', 'adapter', 'cli', 'extension']), 'src/recorder may import target, qemu, store, arch, symbols, common.'),
   layer(['src/store/**/*.ts'], above(['recorder', 'target', 'qemu', 'rsp', 'analysis', 'adapter', 'cli', 'extension']), 'src/store imports only common/arch/symbols.'),
   layer(['src/analysis/**/*.ts'], above(['adapter', 'cli', 'extension', 'target', 'qemu', 'rsp']), 'src/analysis reads the store; it does not talk to targets.'),

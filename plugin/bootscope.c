@@ -60,6 +60,7 @@ static char *out_spec;
 static uint8_t *out_buf;
 static size_t out_cap = DEFAULT_BUFFER_SIZE;
 static size_t out_used;
+static long pipe_size = 1 << 20;
 
 static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fatal(const char *fmt, ...)
@@ -215,7 +216,8 @@ static qemu_plugin_u64 sb_recording;
 enum window_state { WINDOW_WAITING, WINDOW_OPEN, WINDOW_CLOSED };
 static enum window_state window = WINDOW_WAITING;
 static bool have_start_pc, have_start_count, have_stop_pc, have_stop_count, exit_on_stop;
-static uint64_t start_pc, start_count, stop_pc, stop_count;
+/* pc triggers are half-open ranges [lo, hi): start_pc=ADDR is [ADDR, ADDR+1), start_pc=LO:HI a stage's range */
+static uint64_t start_pc, start_pc_end, start_count, stop_pc, stop_pc_end, stop_count;
 
 static void emit_window_locked(uint8_t type, unsigned vcpu, uint8_t reason, uint64_t executed_before)
 {
@@ -404,7 +406,7 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         struct insn_def *d = intern_insn(insn);
 
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_ADD_U64, sb_executed, 1);
-        if (have_start_pc && d->pc == start_pc) {
+        if (have_start_pc && d->pc >= start_pc && d->pc < start_pc_end) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start_trigger, QEMU_PLUGIN_CB_NO_REGS,
                                                    (void *)(uintptr_t)WINDOW_REASON_PC);
         }
@@ -414,7 +416,7 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
                                                         QEMU_PLUGIN_COND_EQ, sb_executed, start_count + 1,
                                                         (void *)(uintptr_t)WINDOW_REASON_COUNT);
         }
-        if (have_stop_pc && d->pc == stop_pc) {
+        if (have_stop_pc && d->pc >= stop_pc && d->pc < stop_pc_end) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_stop_trigger, QEMU_PLUGIN_CB_NO_REGS,
                                                    (void *)(uintptr_t)WINDOW_REASON_PC);
         }
@@ -521,12 +523,27 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* "ADDR" -> [ADDR, ADDR+1); "LO:HI" -> [LO, HI) */
+static bool parse_pc_range(const char *s, uint64_t *lo, uint64_t *hi)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon) {
+        return parse_u64(s, lo) && (*hi = *lo + 1, true);
+    }
+    char first[64];
+    size_t n = (size_t)(colon - s);
+    if (n == 0 || n >= sizeof first) return false;
+    memcpy(first, s, n);
+    first[n] = '\0';
+    return parse_u64(first, lo) && parse_u64(colon + 1, hi) && *hi > *lo;
+}
+
 static int usage(const char *why)
 {
     fprintf(stderr,
             "bootscope plugin: %s\n"
-            "  arguments: out=PATH|fd:N|unix:PATH (required), start_pc=ADDR, start_count=N, stop_pc=ADDR,\n"
-            "  stop_count=N, exit_on_stop=on|off, buffer=BYTES (see plugin/README.md)\n",
+            "  arguments: out=PATH|fd:N|unix:PATH (required), start_pc=ADDR|LO:HI, start_count=N, stop_pc=ADDR|LO:HI,\n"
+            "  stop_count=N, exit_on_stop=on|off, buffer=BYTES, pipe=BYTES (see plugin/README.md)\n",
             why);
     return -1;
 }
@@ -563,16 +580,20 @@ BOOTSCOPE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
         if (klen == 3 && strncmp(argv[i], "out", 3) == 0) {
             out = val;
         } else if (klen == 8 && strncmp(argv[i], "start_pc", 8) == 0) {
-            ok = parse_u64(val, &start_pc) && (have_start_pc = true);
+            ok = parse_pc_range(val, &start_pc, &start_pc_end) && (have_start_pc = true);
         } else if (klen == 11 && strncmp(argv[i], "start_count", 11) == 0) {
             ok = parse_u64(val, &start_count) && (have_start_count = true);
         } else if (klen == 7 && strncmp(argv[i], "stop_pc", 7) == 0) {
-            ok = parse_u64(val, &stop_pc) && (have_stop_pc = true);
+            ok = parse_pc_range(val, &stop_pc, &stop_pc_end) && (have_stop_pc = true);
         } else if (klen == 10 && strncmp(argv[i], "stop_count", 10) == 0) {
             ok = parse_u64(val, &stop_count) && (have_stop_count = true);
         } else if (klen == 12 && strncmp(argv[i], "exit_on_stop", 12) == 0) {
             ok = strcmp(val, "on") == 0 || strcmp(val, "off") == 0;
             exit_on_stop = strcmp(val, "on") == 0;
+        } else if (klen == 4 && strncmp(argv[i], "pipe", 4) == 0) {
+            uint64_t b = 0;
+            ok = parse_u64(val, &b) && b >= 4096 && b <= (1u << 30);
+            pipe_size = (long)b;
         } else if (klen == 6 && strncmp(argv[i], "buffer", 6) == 0) {
             uint64_t b = 0;
             ok = parse_u64(val, &b) && b >= 4096 && b <= (1u << 30);
@@ -592,8 +613,8 @@ BOOTSCOPE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
     if (have_start_pc && have_start_count) return usage("give start_pc or start_count, not both");
     /* AArch32 Thumb symbols carry bit 0; instruction addresses never do. */
     if (strcmp(info->target_name, "arm") == 0) {
-        start_pc &= ~(uint64_t)1;
-        stop_pc &= ~(uint64_t)1;
+        if (start_pc_end == start_pc + 1) start_pc_end = (start_pc &= ~(uint64_t)1) + 1;
+        if (stop_pc_end == stop_pc + 1) stop_pc_end = (stop_pc &= ~(uint64_t)1) + 1;
     }
 
     max_vcpus = info->system.max_vcpus;
@@ -608,7 +629,7 @@ BOOTSCOPE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
     }
     out_spec = g_strdup(out);
 #ifdef F_SETPIPE_SZ
-    fcntl(out_fd, F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups of the reader; best effort (not a pipe: ignored) */
+    fcntl(out_fd, F_SETPIPE_SZ, pipe_size); /* fewer wake-ups of the reader; best effort (not a pipe: ignored) */
 #endif
     out_buf = g_malloc(out_cap);
     vcpus = g_new0(struct vcpu_state, max_vcpus);
