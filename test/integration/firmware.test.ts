@@ -168,3 +168,34 @@ describe('a stripped ELF', () => {
     }
   });
 });
+
+describe('a guest that powers the machine off', () => {
+  test('ends the recording with exit 0 and says the guest shut down (QEMU stopped from outside is exit 3)', () => {
+    const src = path.join(fw, 'poweroff.S');
+    writeFileSync(src, [
+      '    .syntax unified',
+      '    .arch_extension virt',
+      '    .text',
+      '    .global _start',
+      '_start:',
+      '    ldr r0, =0x84000008   @ PSCI SYSTEM_OFF (PSCI 1.1, section 5.1.9); -M virt takes PSCI calls by hvc',
+      '    hvc #0',
+      'spin: b spin',
+      '    .ltorg',
+      '',
+    ].join('\n'));
+    const elf = path.join(fw, 'poweroff.elf');
+    execFileSync('arm-none-eabi-gcc', ['-mcpu=cortex-a15', '-nostdlib', '-Wl,-Ttext=0x40000000', '-o', elf, src]);
+    const file = path.join(fw, 'poweroff.json');
+    writeFileSync(file, JSON.stringify({ qemu: { binary: 'qemu-system-arm', machine: 'virt', cpu: 'cortex-a15', memory: '128M', kernel: elf }, elf, maxInstructions: 1000 }));
+    const db = path.join(fw, 'poweroff.db');
+    const r = cli(['record', '--config', file, '--db', db], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const store = RecordingStore.open(db, { readOnly: true });
+    try {
+      assert.match(store.listSessions()[0].endReason ?? '', /^the guest shut the machine down \(QEMU SHUTDOWN reason guest-shutdown/);
+    } finally {
+      store.close();
+    }
+  });
+});
