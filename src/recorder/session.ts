@@ -227,7 +227,11 @@ export class RecordingSession {
     try {
       // The guest's UART output belongs to the record: the report and queries show it beside the trace.
       const uart = this.qemu?.uartText();
-      if (uart) this.store.updateSession(this.sessionId, { uartLog: uart });
+      try {
+        if (uart) this.store.updateSession(this.sessionId, { uartLog: uart });
+      } catch {
+        // e.g. the disk is full: the status below matters more than the log (endSession names the cause)
+      }
       this.store.endSession(this.sessionId, status, reason);
     } finally {
       // A dropped connection cannot be restored: nothing else to do then.
