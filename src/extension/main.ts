@@ -13,6 +13,7 @@ import { SessionTreeProvider } from './session-tree';
 import type { SessionTreeNode } from './session-tree-model';
 import { RecordingStatusBar } from './status-bar';
 import { StoreRegistry } from './store-registry';
+import { RecordingPoller } from './recording-poller';
 
 let stores: StoreRegistry | undefined;
 
@@ -105,6 +106,14 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     }),
   );
+
+  // Recordings another process writes (e.g. `bootscope record` in a terminal): refresh as they grow.
+  const poller = new RecordingPoller(() => tree.recordingFiles, (file) => {
+    tree.refreshSoon();
+    recordingChanged.fire(file);
+  });
+  poller.start();
+  context.subscriptions.push({ dispose: () => poller.dispose() });
 
   registerCommands(context, { stores: registry, tree, activeSession, output });
 

@@ -100,9 +100,10 @@ export function registerPanels(context: vscode.ExtensionContext, deps: AnalysisD
       let timer: NodeJS.Timeout | undefined;
       subscriptions.push(deps.onDidChangeRecording((changed) => {
         if (path.resolve(changed) !== path.resolve(file)) return;
-        // A live recording changes many times a second: redraw at most once a second.
-        clearTimeout(timer);
-        timer = setTimeout(() => { void refresh!(); }, 1000);
+        // A live recording changes many times a second: redraw at most once a second (a throttle, not a
+        // debounce: changes that never pause must still redraw).
+        if (timer) return;
+        timer = setTimeout(() => { timer = undefined; void refresh!(); }, 1000);
       }));
     }
     panel.onDidDispose(() => {
