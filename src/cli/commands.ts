@@ -18,6 +18,8 @@ export interface CliIo {
   /** True when progress lines can be redrawn in place (a terminal). */
   isTty: boolean;
   progress(line: string): void;
+  /** Resolves when `out` can take more (a pipe's backpressure), so streamed results are never held in memory. */
+  drained?(): Promise<void>;
 }
 
 function hex(n: bigint | number): string {
@@ -132,16 +134,21 @@ function cellText(v: unknown): string {
 /** Rows `bootscope query` holds for a table (it sizes the columns); csv and json are streamed, never held. */
 export const QUERY_TABLE_ROW_CAP = 10_000;
 
-export function runQuery(db: string, sql: string, format: 'table' | 'csv' | 'json', io: CliIo): number {
+export async function runQuery(db: string, sql: string, format: 'table' | 'csv' | 'json', io: CliIo): Promise<number> {
   const store = openStore(db, true);
   try {
     const { columns, rows } = store.iterateQuery(sql);
+    // In WAL mode the open statement holds only a read snapshot: waiting for the reader of our output
+    // (a pager, a slow pipe) never holds up a recording.
+    let written = 0;
+    const paced = async (): Promise<void> => { if (++written % 256 === 0 && io.drained) await io.drained(); };
     try {
       if (format === 'json') {
         // One object per line between [ and ]: valid JSON, written as the rows come.
         let n = 0;
         io.out('[');
         for (const r of rows) {
+          await paced();
           const obj = Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof Uint8Array ? Buffer.from(r[i] as Uint8Array).toString('hex') : typeof r[i] === 'bigint' ? String(r[i]) : r[i]]));
           io.out(escapeJsonForTerminal(`${n++ === 0 ? '  ' : ', '}${JSON.stringify(obj)}`));
         }
@@ -149,7 +156,10 @@ export function runQuery(db: string, sql: string, format: 'table' | 'csv' | 'jso
       } else if (format === 'csv') {
         // Printed for reading: control characters escaped (`bootscope export` writes byte-exact CSV files).
         io.out(escapeForTerminal(toCsvRow(columns).replace(/\r\n$/, ''), 'lines'));
-        for (const r of rows) io.out(escapeForTerminal(toCsvRow(r).replace(/\r\n$/, ''), 'lines'));
+        for (const r of rows) {
+          await paced();
+          io.out(escapeForTerminal(toCsvRow(r).replace(/\r\n$/, ''), 'lines'));
+        }
       } else {
         const text: string[][] = [];
         let cut = false;

@@ -124,7 +124,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (positionals.length !== 1) throw usageError('query: give exactly one SQL statement in quotes');
         const format = (values.format as string | undefined) ?? 'table';
         if (!['table', 'csv', 'json'].includes(format)) throw usageError(`--format: expected table, csv or json, got ${JSON.stringify(format)}`);
-        return runQuery(values.db, positionals[0], format as 'table' | 'csv' | 'json', io);
+        return await runQuery(values.db, positionals[0], format as 'table' | 'csv' | 'json', io);
       }
       case 'sessions': {
         const { values } = parse(rest, { db: { type: 'string' } });
@@ -156,6 +156,7 @@ if (require.main === module && !reexecOnSupportedNode(__filename)) {
     err: (s) => process.stderr.write(s + '\n'),
     isTty: process.stderr.isTTY === true,
     progress: (s) => process.stderr.write(`\r\x1b[K${s}`),
+    drained: () => (process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', () => resolve())) : Promise.resolve()),
   };
   main(process.argv.slice(2), io).then((code) => { process.exitCode = code; });
 }
