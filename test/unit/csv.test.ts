@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { CSV_EXPORT_TABLES, exportCsv, neutraliseFormula, toCsvRow } from '../../src/analysis/csv';
+import { csvField as resultSetCsvField } from '../../src/analysis/views/result-set';
 import { RecordingStore, type SQLiteValue } from '../../src/store/recording-store';
 import { recordSyntheticSession } from '../../src/store/synthetic-session';
 import { BootscopeError, ErrorCode } from '../../src/common/errors';
@@ -113,6 +114,10 @@ describe('toCsvRow: spreadsheet formula injection (OWASP CSV Injection)', () => 
     assert.equal(neutraliseFormula('-1+cmd|x'), "'-1+cmd|x");
     assert.equal(neutraliseFormula('-'), "'-");
     assert.equal(neutraliseFormula('main=1'), 'main=1');
+  });
+  test('the console and notebook CSV (result sets) neutralise the same way', () => {
+    assert.deepEqual(['=1+1', '@x', '-1', -1, 2.5, null].map((v) => resultSetCsvField(v)), ["'=1+1", "'@x", '-1', '-1', '2.5', '']);
+    assert.equal(resultSetCsvField('=a,"b"'), `"'=a,""b"""`);
   });
   test('column names are neutralised too', () => {
     assert.equal(toCsvRow(['=1+1 AS x']), "'=1+1 AS x\r\n");

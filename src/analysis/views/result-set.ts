@@ -2,6 +2,7 @@
 // rows at a time), sorts it, copies rows and exports it as CSV, without ever holding all rows itself.
 import type { GridCell, SortDirection } from '../../protocol/messages';
 import type { SqlValue } from './query-worker-protocol';
+import { neutraliseFormula } from '../csv';
 
 /** Rank of a value's storage class in SQLite's ORDER BY: NULL < numbers < text < BLOB. */
 function rank(v: SqlValue): number {
@@ -34,9 +35,12 @@ export function valueText(v: SqlValue): string {
   return String(v);
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF. */
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; text that a spreadsheet would run
+ * as a formula gets a leading `'` (see neutraliseFormula in ../csv.ts), numbers stay as they are.
+ */
 export function csvField(v: SqlValue): string {
-  const s = valueText(v);
+  const s = typeof v === 'string' ? neutraliseFormula(v) : valueText(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
