@@ -15,7 +15,8 @@ const seedStages = [
 ];
 
 function detector(stages: unknown[], symbols?: Record<string, [number, number]>): StageDetector {
-  const cfg = parseRecordingConfig({ request: 'attach', port: 1234, stages }, '/');
+  // Symbol rules need a symbol source in the config; `symbols` stands in for that ELF's table.
+  const cfg = parseRecordingConfig({ request: 'attach', port: 1234, stages, ...(symbols ? { elf: '/guest.elf' } : {}) }, '/');
   return new StageDetector(resolveStageRules(cfg.stages, {
     functionExtent: (n) => (symbols?.[n] ? { start: BigInt(symbols[n][0]), size: BigInt(symbols[n][1]) } : undefined),
   }));
