@@ -126,10 +126,10 @@ function resolvePath(p: string, baseDir: string): string {
 }
 
 /** Attributes of `qemu`; also what a misplaced top-level `bios` or `kernel` is pointed back to. */
-const QEMU_KEYS = ['binary', 'machine', 'cpu', 'memory', 'kernel', 'bios', 'extraArgs'] as const;
-const STAGE_KEYS = ['name', 'pcRange', 'symbol'] as const;
-const REGION_KEYS = ['name', 'start', 'size', 'pattern', 'physical'] as const;
-const SNAPSHOT_KEYS = ['onStageChange', 'everyInstructions', 'threshold'] as const;
+export const QEMU_KEYS = ['binary', 'machine', 'cpu', 'memory', 'kernel', 'bios', 'extraArgs'] as const;
+export const STAGE_KEYS = ['name', 'pcRange', 'symbol'] as const;
+export const REGION_KEYS = ['name', 'start', 'size', 'pattern', 'physical'] as const;
+export const SNAPSHOT_KEYS = ['onStageChange', 'everyInstructions', 'threshold'] as const;
 
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps), for "did you mean". */
 function editDistance(a: string, b: string): number {

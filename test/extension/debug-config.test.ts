@@ -1,5 +1,6 @@
 // launch.json validation (src/extension/debug-config.ts): the demo configurations contributed in
 // package.json are valid, and an invalid attribute stops the launch with a message naming it.
+import { QEMU_KEYS, REGION_KEYS, SNAPSHOT_KEYS, STAGE_KEYS } from '../../src/common/config';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,23 @@ describe('debug configurations: package.json', () => {
       assert.ok(a in launch, `launch schema lacks "${a}"`);
     }
   });
+});
+
+describe('debug configurations: the launch schema and the parser know the same nested keys', () => {
+  type Schema = { properties?: Record<string, Schema>; items?: Schema; additionalProperties?: boolean };
+  const launch = (debuggerContribution?.configurationAttributes.launch.properties ?? {}) as Record<string, Schema>;
+  const cases: [string, Schema | undefined, readonly string[]][] = [
+    ['qemu', launch.qemu, QEMU_KEYS],
+    ['stages[]', launch.stages?.items, STAGE_KEYS],
+    ['regions[]', launch.regions?.items, REGION_KEYS],
+    ['snapshots', launch.snapshots, SNAPSHOT_KEYS],
+  ];
+  for (const [name, schema, keys] of cases) {
+    test(`${name}: same properties, no others allowed`, () => {
+      assert.deepEqual(Object.keys(schema?.properties ?? {}).sort(), [...keys].sort());
+      assert.equal(schema?.additionalProperties, false);
+    });
+  }
 });
 
 describe('debug configurations: invalid ones name the attribute', () => {
