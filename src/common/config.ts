@@ -97,6 +97,10 @@ export function parseNumber(v: Json, field: string): number {
       if (Number.isSafeInteger(n)) return n;
     }
   }
+  if (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v.trim().replace(/_/g, ''))) {
+    // A 64-bit address such as an AArch64 kernel's 0xffff0000_40000000: valid, but beyond what a JSON number holds exactly.
+    throw new ConfigError(field, `${v} is above 0x1fffffffffffff, the largest address Bootscope can hold exactly; give a physical address instead (with "physical": true for a region)`);
+  }
   throw new ConfigError(field, `expected a non-negative integer such as 4096 or "0x41000000", got ${JSON.stringify(v)}`);
 }
 

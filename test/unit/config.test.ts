@@ -139,3 +139,11 @@ describe('parseRecordingConfig: unknown keys, overlapping and wrapping regions',
     parseRecordingConfig({ ...base, regions: [{ name: 'last', start: '0xfffff000', size: '0x1000' }] }, '/');
   });
 });
+
+describe('parseRecordingConfig: addresses beyond 2^53', () => {
+  test('a high 64-bit address is refused saying why, not as "not an integer"', () => {
+    const e = rejection({ ...base, arch: 'aarch64', qemu: { ...base.qemu, binary: 'qemu-system-aarch64' }, regions: [{ name: 'kva', start: '0xffff000040000000', size: 16 }] });
+    assert.equal(e.field, 'regions[0].start');
+    assert.match(e.message, /above 0x1fffffffffffff/);
+  });
+});
