@@ -383,10 +383,10 @@ export class RecordingStore {
     for (const row of rows) {
       if (!this.recorderGone(row.recorder_process)) continue; // another live writer records it (WAL: many sessions at once)
       const id = num(row.session_id);
-      this.transaction(() => this.stmt(`UPDATE boot_sessions SET status = 'interrupted', end_reason = ?1,
-          end_time = COALESCE((SELECT MAX(timestamp) FROM instruction_traces WHERE session_id = ?2), start_time),
-          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?2)
-        WHERE session_id = ?2 AND status = 'recording'`).run([`${INTERRUPTED_REASON}; marked on reopen`, id]));
+      this.transaction(() => this.stmt(`UPDATE boot_sessions SET status = 'interrupted', end_reason = ?,
+          end_time = COALESCE((SELECT MAX(timestamp) FROM instruction_traces WHERE session_id = ?), start_time),
+          instruction_count = (SELECT COUNT(*) FROM instruction_traces WHERE session_id = ?)
+        WHERE session_id = ? AND status = 'recording'`).run([`${INTERRUPTED_REASON}; marked on reopen`, id, id, id]));
       this.options.log(`bootscope: ${this.file}: session ${id} was left in 'recording' by a process that ended; marked 'interrupted'`);
     }
   }
@@ -909,17 +909,47 @@ export class RecordingStore {
     } catch (e) {
       throw new BootscopeError(ErrorCode.Database, `query failed: ${(e as Error).message}`, { cause: e });
     }
-    const columns = columnNames(prepared) ?? [];
+    const known = columnNames(prepared);
+    const columns: string[] = known ?? [];
     const file = this.file;
+    const fail = (e: unknown): BootscopeError => new BootscopeError(ErrorCode.Database, isBusy(e)
+      ? `${file}: database is locked: another process held it longer than the busy timeout; retry` : `query failed: ${(e as Error).message}`, { cause: e });
+    const source = iterateArrays(prepared, params, (names) => { if (!known) columns.push(...names); });
+    // Before Node 22.16 (no StatementSync.columns()) the names come with the first row: read it now, so
+    // callers printing a header first have them (a result with no rows then has no column names).
+    let peeked: IteratorResult<SQLiteValue[]> | undefined;
+    if (!known) {
+      try { peeked = source.next(); } catch (e) { throw fail(e); }
+    }
     function* rows(): Generator<SQLiteValue[]> {
       try {
-        yield* iterateArrays(prepared, params);
+        if (peeked) {
+          if (peeked.done) return;
+          yield peeked.value;
+        }
+        yield* source;
       } catch (e) {
-        throw new BootscopeError(ErrorCode.Database, isBusy(e)
-          ? `${file}: database is locked: another process held it longer than the busy timeout; retry` : `query failed: ${(e as Error).message}`, { cause: e });
+        throw fail(e);
+      } finally {
+        source.return(undefined);
       }
     }
-    return { columns, rows: rows() };
+    const generator = rows();
+    let started = false;
+    // A generator that never ran ignores return() without running its `finally`: reset the statement here,
+    // or an export whose output failed before the first row would leave it holding a read snapshot.
+    const iterator: Generator<SQLiteValue[]> = {
+      next: () => { started = true; return generator.next(); },
+      return: (value) => {
+        if (!started) source.return(undefined);
+        started = true;
+        return generator.return(value);
+      },
+      throw: (e) => { started = true; return generator.throw(e); },
+      [Symbol.iterator]() { return this; },
+      [Symbol.dispose]() { iterator.return(undefined); },
+    };
+    return { columns, rows: iterator };
   }
 }
 

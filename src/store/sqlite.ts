@@ -86,13 +86,16 @@ export function columnNames(stmt: StatementSync): string[] | undefined {
  * Nodes without setReturnArrays (before 22.16) give objects: result columns with the same name then share
  * the last one's value.
  */
-export function* iterateArrays(stmt: StatementSync, params: readonly SQLiteValue[] | Readonly<Record<string, SQLiteValue>>): Generator<SQLiteValue[]> {
+export function* iterateArrays(stmt: StatementSync, params: readonly SQLiteValue[] | Readonly<Record<string, SQLiteValue>>, onKeys?: (names: string[]) => void): Generator<SQLiteValue[]> {
   stmt.setReadBigInts(true);
   const withArrays = stmt as StatementSync & { setReturnArrays?: (on: boolean) => void };
   const arrays = typeof withArrays.setReturnArrays === 'function';
   if (arrays) withArrays.setReturnArrays!(true);
   const iterator = Array.isArray(params) ? stmt.iterate(...(params as SQLiteValue[])) : stmt.iterate(params as Record<string, SQLiteValue>);
+  let first = true;
   for (const row of iterator as Iterable<unknown>) {
+    if (first && !arrays) onKeys?.(Object.keys(row as Record<string, unknown>));
+    first = false;
     const values = arrays ? (row as unknown[]) : Object.values(row as Record<string, unknown>);
     yield values.map(fromSql);
   }

@@ -39,7 +39,8 @@ function collect(db: DatabaseSync, sql: string, req: RunRequest, params: SqlPara
   let totalRows = 0;
   let complete = true;
   const max = req.maxRows ?? Number.POSITIVE_INFINITY;
-  const iterator = iterateArrays(stmt, params ?? []);
+  let keys: string[] | undefined; // before Node 22.16 (no columns()): the first row's names
+  const iterator = iterateArrays(stmt, params ?? [], (names) => { keys = names; });
   try {
     for (const row of iterator) {
       if (rows.length < max) rows.push(row);
@@ -49,7 +50,7 @@ function collect(db: DatabaseSync, sql: string, req: RunRequest, params: SqlPara
   } finally {
     iterator.return(undefined);
   }
-  const columns = names ?? (rows[0] ? rows[0].map((_, i) => `column${i + 1}`) : []);
+  const columns = names ?? keys ?? [];
   return { columns, rows, totalRows, complete };
 }
 
