@@ -69,7 +69,7 @@ export function* csvChunks(t: Pick<CellTable, 'columns' | 'rows'>, rowsPerChunk 
 export function newNotebookCells(recording: string): NotebookText['cells'] {
   const cells: NotebookText['cells'] = [{
     kind: 'markdown',
-    source: `# Analysis of \`${recording}\`\n\nThe seed's analysis queries (methodology sections 4.1–4.3). \`?\` and \`:session\` are bound to the notebook's session (\`-- session: N\` at the top; default: the newest).`,
+    source: `# Analysis of \`${recording}\`\n\nThe analysis queries of the methodology Bootscope implements (sections 4.1–4.3 of Bootscope's docs/methodology.md). \`?\` and \`:session\` are bound to the notebook's session (\`-- session: N\` at the top; default: the newest).`,
   }];
   for (const p of QUERY_PRESETS) {
     cells.push({ kind: 'markdown', source: `## ${p.label}` }, { kind: 'sql', source: p.sql });
