@@ -252,8 +252,16 @@ const STEP_COLUMNS = ['session_id', 'sequence_number', 'timestamp', 'pc_address'
   'registers', 'stack_pointer', 'function_name', 'boot_stage', 'exception_level', 'thumb', 'source_file', 'source_line',
   'registers_full'] as const;
 
+/** Step rows per INSERT statement in flush() (x 15 columns = 750 parameters, far below SQLite's 32766). */
+const INSERT_CHUNK = 50;
+
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** An address as SQLite stores it: the two's-complement signed 64-bit value (see schema.ts). */
 export function addressToSql(a: bigint | number): number | bigint {
+  // The common case (a 32-bit or small 64-bit address) without creating BigInts: once per step, twice.
+  if (typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) return a;
+  if (typeof a === 'bigint' && a >= 0n && a <= MAX_SAFE_BIG) return Number(a);
   const signed = BigInt.asIntN(64, BigInt(a));
   return signed >= BigInt(Number.MIN_SAFE_INTEGER) && signed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(signed) : signed;
 }
@@ -279,6 +287,7 @@ export class RecordingStore {
   private pending: SQLiteValue[] = [];
   private pendingRows = 0;
   private insertStep: StatementSync | null = null;
+  private insertStepChunk: StatementSync | null = null;
   private readonly timestamps = new TimestampFormatter();
   /** Set once the disk filled up: nothing more is written, endSession records why. */
   private diskFull: BootscopeError | null = null;
@@ -555,15 +564,22 @@ export class RecordingStore {
     const visits = [...this.dirtyVisits];
     const sessions = [...this.pendingSessions];
     const newVisits: VisitState[] = [];
-    // Reused for the life of the connection; 15 explicit arguments: no spread, no array per row.
-    const insertStep = this.insertStep ??= this.db.prepare(`INSERT INTO instruction_traces (${STEP_COLUMNS.join(', ')}) VALUES (${STEP_COLUMNS.map(() => '?').join(', ')})`);
+    // Reused for the life of the connection. INSERT_CHUNK rows per statement: one VDBE run and one
+    // sqlite_sequence update (trace_id is AUTOINCREMENT, seed 2.2) per chunk instead of per row (x1.5-3).
+    const oneRow = `(${STEP_COLUMNS.map(() => '?').join(', ')})`;
+    const insertStep = this.insertStep ??= this.db.prepare(`INSERT INTO instruction_traces (${STEP_COLUMNS.join(', ')}) VALUES ${oneRow}`);
+    const insertChunk = this.insertStepChunk ??= this.db.prepare(`INSERT INTO instruction_traces (${STEP_COLUMNS.join(', ')}) VALUES ${Array<string>(INSERT_CHUNK).fill(oneRow).join(', ')}`);
     const insertVisit = this.stmt(`INSERT INTO boot_stages (session_id, ordinal, stage_name, enter_count, first_sequence_number,
         last_sequence_number, instruction_count, start_time, end_time, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const updateVisit = this.stmt('UPDATE boot_stages SET last_sequence_number = ?, instruction_count = ?, end_time = ?, duration_us = ? WHERE stage_id = ?');
     const updateCount = this.stmt('UPDATE boot_sessions SET instruction_count = ? WHERE session_id = ?');
     try {
       this.transaction(() => {
-        for (let i = 0; i < p.length; i += 15) {
+        const width = STEP_COLUMNS.length;
+        const chunkValues = INSERT_CHUNK * width;
+        let i = 0;
+        for (; i + chunkValues <= p.length; i += chunkValues) insertChunk.run(...p.slice(i, i + chunkValues));
+        for (; i < p.length; i += width) {
           insertStep.run(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7], p[i + 8], p[i + 9], p[i + 10], p[i + 11], p[i + 12], p[i + 13], p[i + 14]);
         }
         for (const [visit, state] of visits) {
