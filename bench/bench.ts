@@ -10,6 +10,9 @@
 //   storage         bytes per instruction of a real demo recording (to stopAt)
 //   queries         the seed's SQL (4.1-4.3) on a 1M-instruction recording (skip with --quick)
 //   (--queries-only runs just the two SQL sections above)
+//   store           store_rows_per_s: realistic step rows into a fresh file (bench/store-rate.ts), beside
+//                   the previous WASM store's figure (see WASM_STORE below); with --store-only, just this,
+//                   the demo's bytes per instruction and the SQL sections
 //   timeline        the timeline panel's host on that recording: stages + snapshots (overview), then the
 //                   function lanes of the whole session (what the page waits for), through the query worker
 import { spawnSync } from 'node:child_process';
@@ -28,10 +31,37 @@ import { QueryRunner } from '../src/analysis/views/query-runner';
 import type { TimelineToWebview } from '../src/protocol/messages';
 import { loadConfigFile } from '../src/cli/config-file';
 import type { RecordingConfig } from '../src/common/config';
+import { measureStoreRate } from './store-rate';
 
 const quick = process.argv.includes('--quick');
 /** Only the SQL figures on the 1M recording (no QEMU): `npm run bench -- --queries-only`. */
 const queriesOnly = process.argv.includes('--queries-only');
+/** Store rate, bytes per instruction of the AArch32 demo, and the SQL figures: `npm run bench -- --store-only`. */
+const storeOnly = process.argv.includes('--store-only');
+const STORE_ROWS = Number(process.env.BENCH_STORE_ROWS ?? 500_000);
+
+/**
+ * The previous store (node-sqlite3-wasm, removed in issue 12) cannot run from this tree. Its figures were
+ * measured with bench/store-rate.ts and `--queries-only` on the last commit that had it (43418b7^), on this
+ * 2-core machine, interleaved with the new store's runs of the same script, just before it was removed.
+ * Set BENCH_WASM_TREE to an extracted copy of that commit (with node-sqlite3-wasm in its node_modules) to
+ * measure it again in this run instead.
+ */
+const WASM_STORE = {
+  measured_before_removal: true,
+  commit: '43418b7^',
+  store_rows_per_s: 0,
+  seed_queries_ms_on_1M: { 'seed-4.1-timing': 428, 'seed-4.1-evolution': 7, 'seed-4.2-functions': 764, 'seed-4.3-correlation': 295 },
+  bytes_per_instruction_arm32_demo: 224.3,
+};
+
+function wasmStoreRate(rows: number): number | undefined {
+  const tree = process.env.BENCH_WASM_TREE;
+  if (!tree) return undefined;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(tree, 'bench', 'store-rate.ts'), path.join(tmp, 'wasm-rate.db'), String(rows)], { cwd: tree, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`WASM store rate in ${tree} failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { rowsPerSecond: number }).rowsPerSecond;
+}
 const N = Number(process.env.BENCH_STEPS ?? 3000);
 const guest = path.resolve(__dirname, '..', 'guest');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-bench-'));
@@ -219,7 +249,29 @@ async function seedQueries(): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, load: os.loadavg()[0] }, steps: N };
-  for (const arch of queriesOnly ? [] : (['arm32', 'aarch64'] as const)) {
+  if (!queriesOnly) {
+    const rate = measureStoreRate(path.join(tmp, 'store-rate.db'), STORE_ROWS);
+    const wasmRate = wasmStoreRate(Math.min(STORE_ROWS, 200_000)) ?? WASM_STORE.store_rows_per_s;
+    result.store = {
+      store_rows_per_s: Math.round(rate.rowsPerSecond),
+      goal_rows_per_s: 300_000,
+      rows: rate.rows,
+      store_bytes_per_row: +rate.bytesPerRow.toFixed(1),
+      wasm_store_rows_per_s: Math.round(wasmRate),
+      wasm_measured_in_this_run: process.env.BENCH_WASM_TREE !== undefined,
+      vs_wasm: wasmRate > 0 ? +(rate.rowsPerSecond / wasmRate).toFixed(2) : null,
+      wasm_store_before_removal: WASM_STORE,
+    };
+    process.stderr.write('bench: store done\n');
+  }
+  if (storeOnly) {
+    const demo = await fullDemo(config('arm32'));
+    result.arm32_demo_recording = {
+      instructions: demo.instructions, file_bytes: demo.fileBytes, bytes_per_instruction: +demo.bytesPerInstruction.toFixed(1),
+      wasm_store_bytes_per_instruction: WASM_STORE.bytes_per_instruction_arm32_demo,
+    };
+  }
+  for (const arch of queriesOnly || storeOnly ? [] : (['arm32', 'aarch64'] as const)) {
     const cfg = config(arch);
     const raw = await withQemu(cfg, (q) => rawLoop(q.gdbPort, N));
     const rawWithM = await withQemu(config(arch), (q) => rawLoop(q.gdbPort, N, true));

@@ -283,7 +283,8 @@ export const INTERRUPTED_REASON = 'the recording process ended without closing t
 export class RecordingStore {
   private readonly statements = new Map<string, RowStatement>();
   private readonly sessions = new Map<number, SessionWriteState>();
-  /** Buffered step rows, flat: STEP_COLUMNS.length values per row (no array per row to collect). */
+  /** Buffered step rows, flat: STEP_COLUMNS.length values per row (no array per row to collect); the array
+   * is kept across flushes (rows beyond pendingRows are stale) so it does not regrow for every batch. */
   private pending: SQLiteValue[] = [];
   private pendingRows = 0;
   private insertStep: StatementSync | null = null;
@@ -520,10 +521,13 @@ export class RecordingStore {
     state.lastSeq = step.sequenceNumber;
     state.instructionCount++;
 
-    this.pending.push(step.sessionId, step.sequenceNumber, timestamp, addressToSql(step.pc), step.bytes, step.disassembly,
-      registersJson, addressToSql(step.sp), step.functionName, step.bootStage, step.exceptionLevel ?? null,
-      step.thumb === undefined || step.thumb === null ? null : step.thumb ? 1 : 0, step.sourceFile ?? null,
-      step.sourceLine ?? null, keyframe ? 1 : 0);
+    const p = this.pending;
+    let k = this.pendingRows * 15;
+    p[k++] = step.sessionId; p[k++] = step.sequenceNumber; p[k++] = timestamp; p[k++] = addressToSql(step.pc);
+    p[k++] = step.bytes; p[k++] = step.disassembly; p[k++] = registersJson; p[k++] = addressToSql(step.sp);
+    p[k++] = step.functionName; p[k++] = step.bootStage; p[k++] = step.exceptionLevel ?? null;
+    p[k++] = step.thumb === undefined || step.thumb === null ? null : step.thumb ? 1 : 0;
+    p[k++] = step.sourceFile ?? null; p[k++] = step.sourceLine ?? null; p[k] = keyframe ? 1 : 0;
     this.pendingRows++;
     if (!state.pending) { state.pending = true; this.pendingSessions.add(state); }
     this.trackStage(state, step.bootStage, step.sequenceNumber, us);
@@ -577,9 +581,10 @@ export class RecordingStore {
       this.transaction(() => {
         const width = STEP_COLUMNS.length;
         const chunkValues = INSERT_CHUNK * width;
+        const end = rowCount * width;
         let i = 0;
-        for (; i + chunkValues <= p.length; i += chunkValues) insertChunk.run(...p.slice(i, i + chunkValues));
-        for (; i < p.length; i += width) {
+        for (; i + chunkValues <= end; i += chunkValues) insertChunk.run(...p.slice(i, i + chunkValues));
+        for (; i < end; i += width) {
           insertStep.run(p[i], p[i + 1], p[i + 2], p[i + 3], p[i + 4], p[i + 5], p[i + 6], p[i + 7], p[i + 8], p[i + 9], p[i + 10], p[i + 11], p[i + 12], p[i + 13], p[i + 14]);
         }
         for (const [visit, state] of visits) {
@@ -612,7 +617,6 @@ export class RecordingStore {
   }
 
   private clearPending(): void {
-    this.pending = [];
     this.pendingRows = 0;
     for (const state of this.pendingSessions) state.pending = false;
     this.pendingSessions = new Set();

@@ -58,15 +58,27 @@ function jsonKey(name: string): string {
  */
 export function updateRegisterState(state: RegisterState, input: RegisterInput): string {
   let json = '{';
-  const visit = (name: string, value: bigint | number): void => {
+  // No closure and no entries() array per row: this runs once per recorded instruction.
+  const names = input instanceof Map ? undefined : Object.keys(input);
+  const iterator = input instanceof Map ? (input as ReadonlyMap<string, bigint>).entries() : undefined;
+  for (let i = 0; ; i++) {
+    let name: string;
+    let value: bigint | number;
+    if (iterator) {
+      const next = iterator.next();
+      if (next.done) break;
+      [name, value] = next.value;
+    } else {
+      if (i >= names!.length) break;
+      name = names![i];
+      value = (input as Readonly<Record<string, bigint | number>>)[name];
+    }
     const v = typeof value === 'bigint' ? value : BigInt(value);
-    if (state.get(name) === v) return;
+    if (state.get(name) === v) continue;
     if (v < 0n) throw new RangeError(`register ${name} must be unsigned, got ${v}`);
     state.set(name, v);
     json += `${json.length > 1 ? ',' : ''}${jsonKey(name)}${v <= MAX_SAFE ? v.toString() : `"0x${v.toString(16)}"`}`;
-  };
-  if (input instanceof Map) for (const [name, value] of input) visit(name, value);
-  else for (const name of Object.keys(input)) visit(name, (input as Readonly<Record<string, bigint | number>>)[name]);
+  }
   return `${json}}`;
 }
 
