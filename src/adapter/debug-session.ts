@@ -179,7 +179,7 @@ export class BootscopeDebugSession extends DebugSession {
     this.sendResponse(response);
     this.sendStatus();
     if (config.stopOnEntry) {
-      this.sendEvent(new StoppedEvent('entry', this.currentThread));
+      this.sendEvent(this.stoppedEvent('entry'));
     } else {
       void this.runAndReport(() => (this.execution as Execution).continue());
     }
@@ -318,13 +318,34 @@ export class BootscopeDebugSession extends DebugSession {
       return;
     }
     await this.refreshThreads().catch(() => undefined);
-    const ev = new StoppedEvent(outcome.reason, this.currentThread) as DebugProtocol.StoppedEvent;
-    ev.body.allThreadsStopped = true;
-    if (outcome.description) ev.body.description = outcome.description;
-    if (outcome.hitBreakpointIds?.length) ev.body.hitBreakpointIds = outcome.hitBreakpointIds;
     if (outcome.description && outcome.reason === 'pause') this.sendEvent(new OutputEvent(`bootscope: ${outcome.description}\n`, 'console'));
-    this.sendEvent(ev);
+    this.sendEvent(this.stoppedEvent(outcome.reason, outcome.description, outcome.hitBreakpointIds));
     this.sendStatus();
+  }
+
+  /**
+   * The StoppedEvent for a stop at the current pc. VS Code shows a stop in the Disassembly view only when
+   * its reason is "instruction breakpoint" (or after an instruction step); for any other reason it looks
+   * for a frame with a source, and when the pc has none on disk (no line info, or a DWARF file that is not
+   * there) it shows nothing at all. Such a stop is therefore reported as an instruction breakpoint, the
+   * real reason kept in the description (the Call Stack header shows "Paused on breakpoint" as usual).
+   */
+  private stoppedEvent(reason: string, description?: string, hitBreakpointIds?: number[]): DebugProtocol.StoppedEvent {
+    const ev = new StoppedEvent(reason, this.currentThread) as DebugProtocol.StoppedEvent;
+    ev.body.allThreadsStopped = true;
+    if (description) ev.body.description = description;
+    if (hitBreakpointIds?.length) ev.body.hitBreakpointIds = hitBreakpointIds;
+    if (this.execution && !this.hasSourceAt(this.execution.pc)) {
+      ev.body.reason = 'instruction breakpoint';
+      ev.body.description = description ?? `Paused on ${reason}`;
+    }
+    return ev;
+  }
+
+  /** True when the DWARF line of `pc` names a file found on disk (see sourceFor). */
+  private hasSourceAt(pc: bigint): boolean {
+    const loc = (this.session?.symbols as ProgramSymbols | undefined)?.lineAt(pc);
+    return loc !== undefined && this.sourceFor(loc.file) !== undefined;
   }
 
   private onRecordingLimit(reason: RunResult['reason']): void {

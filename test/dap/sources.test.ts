@@ -2,7 +2,8 @@
 // ("guest/src/painting.c", -ffile-prefix-map): the adapter finds them under the ELF's folder and its
 // parents, as in a checkout (guest/build/*.elf next to guest/src). When a file is nowhere on disk, the
 // frame carries no source at all, only its instruction pointer, so VS Code opens the Disassembly view
-// instead of an editor tab saying "Could not load source".
+// instead of an editor tab saying "Could not load source"; the stop is reported as an instruction breakpoint,
+// the one reason for which VS Code shows a stop there (the real reason stays in its description).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -40,7 +41,10 @@ function symbolAddress(elf: string, name: string): bigint {
  * Launches the AArch32 demo from `elf` (recording off), runs to BREAK_SYMBOL and returns the top frame,
  * the disassembly around it and what the adapter said in the Debug Console.
  */
-async function stopAtBreakSymbol(elf: string, dir: string): Promise<{ frame: DebugProtocol.StackFrame; instructions: DebugProtocol.DisassembledInstruction[]; console: string }> {
+async function stopAtBreakSymbol(elf: string, dir: string): Promise<{
+  entry: DebugProtocol.StoppedEvent; stopped: DebugProtocol.StoppedEvent; breakpointId: number | undefined;
+  frame: DebugProtocol.StackFrame; instructions: DebugProtocol.DisassembledInstruction[]; console: string;
+}> {
   const config = JSON.parse(readFileSync(path.join(GUEST, 'demo-arm32.json'), 'utf8')) as { qemu: Record<string, unknown> };
   const dc = new DebugClient('node', ADAPTER, 'bootscope');
   dc.defaultTimeout = 30_000;
@@ -52,13 +56,16 @@ async function stopAtBreakSymbol(elf: string, dir: string): Promise<{ frame: Deb
       ...config, type: 'bootscope', request: 'launch', cwd: dir, qemu: { ...config.qemu, kernel: elf }, elf,
       database: path.join(dir, 'rec.db'), record: false, stopOnEntry: true, stopAt: undefined,
     };
-    await Promise.all([dc.configurationSequence(), dc.launch(args as DebugProtocol.LaunchRequestArguments), dc.waitForEvent('stopped')]);
+    const [, , entry] = await Promise.all([dc.configurationSequence(), dc.launch(args as DebugProtocol.LaunchRequestArguments), dc.waitForEvent('stopped')]);
     const set = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: BREAK_SYMBOL }] });
     assert.equal(set.body.breakpoints[0].verified, true);
-    await Promise.all([dc.continueRequest({ threadId: 1 }), dc.assertStoppedLocation('breakpoint', {})]);
+    const [, stopped] = await Promise.all([dc.continueRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
     const frame = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0];
     const dis = await dc.disassembleRequest({ memoryReference: frame.instructionPointerReference ?? '0', instructionOffset: 0, instructionCount: 4 });
-    return { frame, instructions: dis.body?.instructions ?? [], console: output.join('') };
+    return {
+      entry: entry as DebugProtocol.StoppedEvent, stopped: stopped as DebugProtocol.StoppedEvent, breakpointId: set.body.breakpoints[0].id,
+      frame, instructions: dis.body?.instructions ?? [], console: output.join(''),
+    };
   } finally {
     await dc.terminateRequest().catch(() => undefined);
     await dc.stop().catch(() => undefined);
@@ -80,7 +87,9 @@ describe('stackTrace: the source of a frame', { skip: existsSync(ADAPTER) ? fals
     mkdirSync(path.join(checkout, 'guest', 'build'), { recursive: true });
     cpSync(ELF, path.join(checkout, 'guest', 'build', 'demo-arm32.elf'));
     cpSync(path.join(GUEST, 'src'), path.join(checkout, 'guest', 'src'), { recursive: true });
-    const { frame, instructions } = await stopAtBreakSymbol(path.join(checkout, 'guest', 'build', 'demo-arm32.elf'), checkout);
+    const { entry, stopped, frame, instructions } = await stopAtBreakSymbol(path.join(checkout, 'guest', 'build', 'demo-arm32.elf'), checkout);
+    assert.equal(entry.body.reason, 'entry');
+    assert.equal(stopped.body.reason, 'breakpoint');
     assert.equal(frame.name, BREAK_SYMBOL);
     assert.equal(frame.source?.path, path.join(checkout, DWARF_FILE));
     assert.equal(frame.line, expected.line);
@@ -94,7 +103,11 @@ describe('stackTrace: the source of a frame', { skip: existsSync(ADAPTER) ? fals
     mkdirSync(alone);
     const elf = path.join(alone, 'demo-arm32.elf');
     cpSync(ELF, elf);
-    const { frame, instructions, console } = await stopAtBreakSymbol(elf, alone);
+    const { entry, stopped, breakpointId, frame, instructions, console } = await stopAtBreakSymbol(elf, alone);
+    // Reported so that VS Code shows these stops in the Disassembly view; the header still says why.
+    assert.deepEqual([entry.body.reason, entry.body.description], ['instruction breakpoint', 'Paused on entry']);
+    assert.deepEqual([stopped.body.reason, stopped.body.description], ['instruction breakpoint', 'Paused on breakpoint']);
+    assert.deepEqual(stopped.body.hitBreakpointIds, [breakpointId]);
     assert.equal(frame.name, BREAK_SYMBOL);
     assert.equal(frame.source, undefined, `a source VS Code cannot load: ${JSON.stringify(frame.source)}`);
     assert.equal(frame.line, 0);
