@@ -103,15 +103,16 @@ export function makeE2eDirs(): E2eDirs {
 }
 
 /**
- * Fills the workspace: a copy of `fixtureDir` (launch.json and friends) plus `files` copied from the
- * repository (e.g. the demo guest ELF), so the test never writes into the source tree.
+ * Fills the workspace: a copy of `fixtureDir` (launch.json and friends) plus `files` (files or whole
+ * folders) copied from the repository (e.g. the demo guest ELF and its sources), so the test never writes
+ * into the source tree.
  */
 export function prepareWorkspace(dirs: E2eDirs, fixtureDir: string, files: ReadonlyArray<{ from: string; to: string }>): void {
   cpSync(fixtureDir, dirs.workspace, { recursive: true });
   for (const f of files) {
     const to = join(dirs.workspace, f.to);
     mkdirSync(dirname(to), { recursive: true });
-    cpSync(f.from, to);
+    cpSync(f.from, to, { recursive: true });
   }
 }
 
@@ -584,6 +585,66 @@ export class Workbench {
     if (await dialog.isVisible()) throw new FatalUiError(`VS Code shows a dialog: ${(await dialog.innerText()).replace(/\s+/g, ' ')}`);
     const error = (await this.notifications()).find((n) => n.severity === 'error');
     if (error) throw new FatalUiError(`VS Code shows an error: ${error.message}`);
+  }
+
+  /**
+   * The active editor group's active tab: its name ("painting.c", "Disassembly"; from the tab's aria-label,
+   * as the name is drawn in two spans, "painting" and ".c") and the breadcrumbs above the editor, which
+   * show a workspace file's folders and name ("guest", "src", "painting.c").
+   */
+  async activeEditorTab(timeoutMs = 30_000): Promise<{ label: string; breadcrumbs: string[] }> {
+    const group = this.page.locator('.part.editor .editor-group-container.active').first();
+    const tab = group.locator('.tab.active').first();
+    await tab.waitFor({ state: 'visible', timeout: timeoutMs });
+    return {
+      // "painting.c, preview" for a preview tab: the name is what comes before the first comma.
+      label: (await tab.getAttribute('aria-label') ?? '').split(', ')[0],
+      breadcrumbs: (await group.locator('.breadcrumbs-control .monaco-breadcrumb-item').allInnerTexts()).map((t) => t.trim()).filter((t) => t.length),
+    };
+  }
+
+  /** Visible text of the editor area (an editor that failed to open says so there, e.g. "Could not load source"). */
+  async editorAreaText(): Promise<string> {
+    return (await this.page.locator('.part.editor').innerText()).replace(/\s+/g, ' ');
+  }
+
+  /**
+   * The line the active text editor highlights as the top stack frame: VS Code draws
+   * `debug-top-stack-frame-line` over the whole line and the stack-frame arrow in the glyph margin (a
+   * widget of its own in VS Code 1.139, not inside the margin's line overlays). Returns
+   * the line number the gutter shows beside it and the line's text as rendered (Monaco's non-breaking
+   * spaces as spaces, the inline arrow glyph at the frame's column dropped); waits until the highlight is
+   * on screen.
+   */
+  async topStackFrameLine(timeoutMs = 30_000): Promise<{ lineNumber: number; text: string; arrow: boolean }> {
+    const editor = this.page.locator('.part.editor .editor-group-container.active .monaco-editor').first();
+    // No named functions inside evaluate(): tsx compiles them with a `__name` helper the page does not have.
+    return waitFor('the top stack frame line highlighted in the active editor', () => editor.evaluate((root) => {
+      const highlight = root.querySelector('.view-overlays .debug-top-stack-frame-line');
+      if (!highlight || highlight.getBoundingClientRect().height === 0) return undefined;
+      const y = highlight.getBoundingClientRect().top;
+      const [number, line, arrow] = ['.margin-view-overlays .line-numbers', '.view-lines .view-line', '.codicon-debug-stackframe']
+        .map((selector) => [...root.querySelectorAll(selector)].find((el) => Math.abs(el.getBoundingClientRect().top - y) < 2));
+      const lineNumber = Number(number?.textContent?.trim());
+      // Monaco draws spaces as U+00A0; the arrow VS Code puts at the frame's column is a codicon, a
+      // private-use character (U+EB8B) in the line's text.
+      const text = line?.textContent?.replace(/\u00a0/g, ' ').replace(/\p{Co}/gu, '');
+      if (!lineNumber || text === undefined) return undefined;
+      return { lineNumber, text, arrow: arrow !== undefined };
+    }), timeoutMs);
+  }
+
+  /**
+   * The Disassembly view's row marked as the current instruction (VS Code puts the stack-frame arrow in its
+   * first column and the top-stack-frame background on it): the text of its instruction cell, which reads
+   * "<address> <bytes> <instruction>". Waits until the view shows one.
+   */
+  async currentInstructionInDisassembly(timeoutMs = 30_000): Promise<string> {
+    const view = this.page.locator('.part.editor .disassembly-view').first();
+    await view.waitFor({ state: 'visible', timeout: timeoutMs });
+    const row = view.locator('.monaco-list-row').filter({ has: this.page.locator('.codicon-debug-stackframe') }).first();
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    return (await row.locator('.instruction').first().innerText()).replace(/\s+/g, ' ').trim();
   }
 
   async waitForNoDebugSession(timeoutMs = 60_000): Promise<void> {

@@ -1,11 +1,12 @@
 // The packaged extension (bootscope.vsix) in a real VS Code (code-server 4.139 / VS Code 1.139) driven
 // like a user would through headless Chromium: install, activate, record the AArch32 demo boot, break on a
-// symbol, read registers, snapshot, the panels and a notebook, stop. Run with `npm run test:e2e`.
+// symbol (the editor shows its C line), read registers, snapshot, the panels and a notebook, stop; then the
+// same stop with the guest sources gone, shown in the Disassembly view. Run with `npm run test:e2e`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { BrowserContext, Frame } from 'playwright-core';
 import {
   ARTIFACT_DIR, CodeServer, REPO_ROOT, Workbench, installVsix, launchBrowser, listInstalledExtensions, loadE2eEnvironment,
@@ -17,6 +18,8 @@ const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
 /** The artefact users get (`npm run package`); BOOTSCOPE_E2E_VSIX points at another build of it. */
 const VSIX = process.env.BOOTSCOPE_E2E_VSIX ?? join(REPO_ROOT, 'bootscope.vsix');
 const GUEST_ELF = join(REPO_ROOT, 'guest', 'build', 'demo-arm32.elf');
+/** The guest's sources, which the workspace holds next to the ELF as the repository does (guest/build, guest/src). */
+const GUEST_SOURCES = join(REPO_ROOT, 'guest', 'src');
 const BREAK_SYMBOL = 'vPaintMemoryPattern';
 /** Runs after freertos_main painted all four regions (guest/src/freertos.c). */
 const AFTER_PAINTING_SYMBOL = 'scheduler_start';
@@ -32,6 +35,22 @@ function symbolAddress(elf: string, name: string): bigint {
     if (f[7] === name && f[3] === 'FUNC') return BigInt('0x' + f[1]) & ~1n; // Thumb bit is not part of the address
   }
   throw new Error(`${name} not found in ${elf}`);
+}
+
+/** `file:line` of an address by binutils' addr2line (the DWARF file as the build named it, e.g. guest/src/painting.c). */
+function addr2line(elf: string, address: bigint): { file: string; line: number } {
+  const out = execFileSync('addr2line', ['-e', elf, `0x${address.toString(16)}`], { encoding: 'utf8' }).trim();
+  const m = /^(.*):(\d+)/.exec(out);
+  if (!m) throw new Error(`addr2line -e ${elf} 0x${address.toString(16)} said "${out}"`);
+  return { file: m[1], line: Number(m[2]) };
+}
+
+/** The mnemonic of the instruction at `address`, as arm-none-eabi-objdump reads it. */
+function objdumpMnemonic(elf: string, address: bigint): string {
+  const out = execFileSync('arm-none-eabi-objdump', ['-d', `--start-address=0x${address.toString(16)}`, `--stop-address=0x${(address + 4n).toString(16)}`, elf], { encoding: 'utf8' });
+  const m = new RegExp(`^\\s*${address.toString(16)}:\\s+[0-9a-f ]+\\t(\\S+)`, 'm').exec(out);
+  if (!m) throw new Error(`objdump shows no instruction at 0x${address.toString(16)}:\n${out}`);
+  return m[1];
 }
 
 /** A query on the recording with the sqlite3 CLI (independent of the extension's own SQLite code). */
@@ -69,7 +88,10 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
   before(() => {
     env = loadE2eEnvironment();
     dirs = makeE2eDirs();
-    prepareWorkspace(dirs, join(__dirname, 'fixtures', 'workspace'), [{ from: GUEST_ELF, to: 'guest/build/demo-arm32.elf' }]);
+    prepareWorkspace(dirs, join(__dirname, 'fixtures', 'workspace'), [
+      { from: GUEST_ELF, to: 'guest/build/demo-arm32.elf' },
+      { from: GUEST_SOURCES, to: 'guest/src' },
+    ]);
     writeUserSettings(dirs);
   });
 
@@ -136,7 +158,23 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     await wb.continueUntilFrame(BREAK_SYMBOL, 240_000);
     // The Call Stack header says why the session paused ("Paused on breakpoint"), from the stopped event.
     await wb.viewPane('Call Stack').locator('.call-stack-state-message', { hasText: /breakpoint/i }).waitFor({ state: 'visible', timeout: 15_000 });
+    // The editor shows the C line the breakpoint stopped at, from the workspace's guest/src: the DWARF names
+    // "guest/src/painting.c" relative to the build, found above the ELF's folder (guest/build).
+    const where = addr2line(GUEST_ELF, symbolAddress(GUEST_ELF, BREAK_SYMBOL));
+    const sourceText = readFileSync(join(REPO_ROOT, where.file), 'utf8').split('\n')[where.line - 1];
+    const tab = await waitFor(`${basename(where.file)} to be the active editor tab`, async () => {
+      const t = await wb.activeEditorTab();
+      return t.label === basename(where.file) ? t : undefined;
+    }, 30_000).catch(async (e: unknown) => { throw new Error(`${String(e)}; the active tab is "${(await wb.activeEditorTab(1_000).catch(() => ({ label: '(none)' }))).label}", the editor area shows "${(await wb.editorAreaText()).slice(0, 200)}"`); });
+    assert.deepEqual(tab.breadcrumbs, where.file.split('/'), 'the breadcrumbs name the workspace file guest/src/painting.c');
+    const line = await wb.topStackFrameLine();
     await wb.screenshot(`breakpoint-${BREAK_SYMBOL}`);
+    assert.doesNotMatch(await wb.editorAreaText(), /could not load source/i);
+    assert.equal(line.lineNumber, where.line, `the highlighted line number of ${where.file}`);
+    assert.equal(line.text, sourceText, 'the text of the highlighted line is the source line');
+    assert.ok(line.arrow, 'the stack frame arrow is in the glyph margin of that line');
+    // The cursor sits on that line too (status bar "Ln 11, Col 5").
+    assert.match(await wb.statusBarText(), new RegExp(`\\bLn ${where.line}, Col \\d+`));
     done.add('breakpoint');
   });
 
@@ -324,6 +362,43 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     await wb.screenshot('stopped');
     const [[status, reason]] = sqlite(database(), 'SELECT status, end_reason FROM boot_sessions ORDER BY session_id DESC LIMIT 1');
     assert.equal(status, 'stopped', `the session row is closed (end_reason: ${reason})`);
+    assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);
+    done.add('stopped');
+  });
+
+  step(`without the guest sources, stopping at ${BREAK_SYMBOL} shows the Disassembly view at the pc`, async () => {
+    requires('stopped');
+    await wb.runCommand('View: Close All Editors');
+    // A firmware handed over without its sources: the ELF stays where launch.json says, guest/src is gone.
+    renameSync(join(dirs.workspace, 'guest', 'src'), join(dirs.workspace, 'guest', 'src-not-shipped'));
+    await wb.runCommand('Debug: Start Debugging');
+    await wb.waitForDebugPaused(120_000);
+    const disassemblyTab = async (what: string): Promise<void> => {
+      await waitFor(`the Disassembly view as the active editor (${what})`, async () => ((await wb.activeEditorTab()).label === 'Disassembly' ? true : undefined), 30_000)
+        .catch(async (e: unknown) => { throw new Error(`${String(e)}; the active tab is "${(await wb.activeEditorTab(1_000).catch(() => ({ label: '(none)' }))).label}", the editor area shows "${(await wb.editorAreaText()).slice(0, 200)}"`); });
+    };
+    // The entry (guest/src/arm32/start.S) has no source on disk either.
+    await disassemblyTab('at entry');
+    await wb.screenshot('no-sources-entry');
+    // Recording is not under test here: run to the breakpoint with QEMU's own continue.
+    await wb.runCommand('Bootscope: Stop Recording');
+    await waitFor('the status bar to say "recording off"', async () => (/Bootscope stopped · .* · recording off/.test(await wb.statusBarText()) ? true : undefined), 15_000);
+    await wb.runCommand('Remove All Breakpoints');
+    await wb.addFunctionBreakpoint(BREAK_SYMBOL);
+    await wb.continueUntilFrame(BREAK_SYMBOL, 120_000);
+    await disassemblyTab(`at ${BREAK_SYMBOL}`);
+    const address = symbolAddress(GUEST_ELF, BREAK_SYMBOL);
+    // The current instruction's row: "<address> <bytes> <instruction>", the instruction objdump reads there.
+    const current = await waitFor(`the current instruction at 0x${address.toString(16)}`, async () => {
+      const row = await wb.currentInstructionInDisassembly();
+      return new RegExp(`^(0x)?0*${address.toString(16)}\\b`, 'i').test(row) ? row : undefined;
+    }, 30_000).catch(async (e: unknown) => { throw new Error(`${String(e)}; the marked row reads "${await wb.currentInstructionInDisassembly(1_000).catch(() => '(none)')}"`); });
+    await wb.screenshot(`no-sources-${BREAK_SYMBOL}-disassembly`);
+    assert.match(current, new RegExp(`\\b${objdumpMnemonic(GUEST_ELF, address)}\\b`));
+    assert.doesNotMatch(await wb.editorAreaText(), /could not load source/i);
+    await wb.runCommand('Debug: Stop');
+    await wb.waitForNoDebugSession(60_000);
+    await waitFor('QEMU to exit', () => (processesMatching('qemu-system', dirs.workspace).length === 0 ? true : undefined), 30_000);
     assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);
   });
 });
