@@ -53,8 +53,10 @@ describe('bootscope adapter: attach to a running QEMU (AArch32 demo)', { skip: e
     await dc.start();
   });
 
+  let second: DebugClient | undefined;
   after(async () => {
     await dc?.stop().catch(() => undefined);
+    await second?.stop().catch(() => undefined);
     await qemu?.shutdown();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -110,5 +112,22 @@ describe('bootscope adapter: attach to a running QEMU (AArch32 demo)', { skip: e
   test('disconnect gives QEMU back the single-step flags it had before the attach (qqemu.sstep)', async () => {
     // Runs after the disconnect above: the guest runs, and a new client's connect halts it again.
     assert.equal(await stepFlagsSeenByNextClient(qemu.gdbPort), USER_SSTEP);
+  });
+
+  test('disconnect with terminateDebuggee (the session closes without detaching) restores them too', async () => {
+    // Another user setting (ENABLE|NOTIMER), another way out: RecordingSession.close() instead of `D`.
+    const userFlags = 0x5;
+    assert.equal(await stepFlagsSeenByNextClient(qemu.gdbPort, userFlags), userFlags);
+    second = new DebugClient('node', ADAPTER, 'bootscope');
+    second.defaultTimeout = 30_000;
+    await second.start();
+    const args = {
+      type: 'bootscope', request: 'attach', name: 'attach again', host: '127.0.0.1', port: qemu.gdbPort,
+      elf: cfg.elf, database, record: false, stopOnEntry: true, stepMode: 'interrupts',
+    };
+    await Promise.all([second.configurationSequence(), second.attachRequest(args as DebugProtocol.AttachRequestArguments), second.waitForEvent('stopped')]);
+    await Promise.all([second.stepInRequest({ threadId: 1, granularity: 'instruction' }), second.waitForEvent('stopped')]);
+    await second.disconnectRequest({ terminateDebuggee: true });
+    assert.equal(await stepFlagsSeenByNextClient(qemu.gdbPort), userFlags);
   });
 });
