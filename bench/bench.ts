@@ -32,12 +32,15 @@ import type { TimelineToWebview } from '../src/protocol/messages';
 import { loadConfigFile } from '../src/cli/config-file';
 import type { RecordingConfig } from '../src/common/config';
 import { measureStoreRate } from './store-rate';
+import { pluginCaptureBench } from './plugin-capture';
 
 const quick = process.argv.includes('--quick');
 /** Only the SQL figures on the 1M recording (no QEMU): `npm run bench -- --queries-only`. */
 const queriesOnly = process.argv.includes('--queries-only');
 /** Store rate, bytes per instruction of the AArch32 demo, and the SQL figures: `npm run bench -- --store-only`. */
 const storeOnly = process.argv.includes('--store-only');
+/** Only the plugin capture figures on QEMU 10 (bench/plugin-capture.ts): `npm run bench -- --plugin-only`. */
+const pluginOnly = process.argv.includes('--plugin-only');
 const STORE_ROWS = Number(process.env.BENCH_STORE_ROWS ?? 500_000);
 
 /**
@@ -249,7 +252,7 @@ async function seedQueries(): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, load: os.loadavg()[0] }, steps: N };
-  if (!queriesOnly) {
+  if (!queriesOnly && !pluginOnly) {
     const rate = measureStoreRate(path.join(tmp, 'store-rate.db'), STORE_ROWS);
     const wasmRate = wasmStoreRate(Math.min(STORE_ROWS, 200_000)) ?? WASM_STORE.store_rows_per_s;
     result.store = {
@@ -271,7 +274,7 @@ async function main(): Promise<void> {
       wasm_store_bytes_per_instruction: WASM_STORE.bytes_per_instruction_arm32_demo,
     };
   }
-  for (const arch of queriesOnly || storeOnly ? [] : (['arm32', 'aarch64'] as const)) {
+  for (const arch of queriesOnly || storeOnly || pluginOnly ? [] : (['arm32', 'aarch64'] as const)) {
     const cfg = config(arch);
     const raw = await withQemu(cfg, (q) => rawLoop(q.gdbPort, N));
     const rawWithM = await withQemu(config(arch), (q) => rawLoop(q.gdbPort, N, true));
@@ -303,7 +306,8 @@ async function main(): Promise<void> {
     };
     process.stderr.write(`bench: ${arch} done\n`);
   }
-  if (!quick) {
+  if (!queriesOnly && !storeOnly) result.plugin_capture = await pluginCaptureBench(tmp);
+  if (!quick && !pluginOnly) {
     result.seed_queries_ms_on_1M = await seedQueries();
     result.timeline_open_on_1M = await timelineOpen(path.join(tmp, 'big.db'));
   }

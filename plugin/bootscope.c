@@ -210,6 +210,9 @@ struct vcpu_score {
 static struct qemu_plugin_scoreboard *score;
 static qemu_plugin_u64 sb_executed;
 static qemu_plugin_u64 sb_recording;
+/* The same flag as a plain array for the store callback, which runs on every store even outside the window
+ * (API 4 has no conditional memory callback): one load and return, no call back into QEMU. */
+static volatile uint8_t recording_now[MAX_VCPUS];
 
 /* ---- record windows --------------------------------------------------------------------------------- */
 
@@ -234,7 +237,10 @@ static void emit_window_locked(uint8_t type, unsigned vcpu, uint8_t reason, uint
 static void set_window(enum window_state to, unsigned vcpu, uint8_t reason)
 {
     pthread_mutex_lock(&out_lock);
-    if ((to == WINDOW_OPEN && window != WINDOW_WAITING) || (to == WINDOW_CLOSED && window != WINDOW_OPEN)) {
+    /* stop_count is an absolute instruction number: reached before the window opened, it ends the run
+     * with nothing recorded. A stop pc only closes an open window (the pc may run before the start too). */
+    bool closes = window == WINDOW_OPEN || (window == WINDOW_WAITING && reason == WINDOW_REASON_COUNT);
+    if ((to == WINDOW_OPEN && window != WINDOW_WAITING) || (to == WINDOW_CLOSED && !closes)) {
         pthread_mutex_unlock(&out_lock);
         return;
     }
@@ -245,6 +251,7 @@ static void set_window(enum window_state to, unsigned vcpu, uint8_t reason)
             executed--;
         }
         qemu_plugin_u64_set(sb_recording, (unsigned)i, to == WINDOW_OPEN);
+        recording_now[i] = to == WINDOW_OPEN;
         emit_window_locked(to == WINDOW_OPEN ? REC_WINDOW_START : REC_WINDOW_STOP, (unsigned)i,
                            (unsigned)i == vcpu ? reason : WINDOW_REASON_RUN_START, executed);
     }
@@ -360,7 +367,7 @@ static void on_exec(unsigned vcpu, void *udata)
 static void on_store(unsigned vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
 {
     (void)udata;
-    if (qemu_plugin_u64_get(sb_recording, vcpu) == 0 || !qemu_plugin_mem_is_store(info)) {
+    if (!recording_now[vcpu]) {
         return;
     }
     unsigned size = 1u << qemu_plugin_mem_size_shift(info);
@@ -482,6 +489,7 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
         /* no start trigger: the window is open from the first instruction */
         window = WINDOW_OPEN;
         qemu_plugin_u64_set(sb_recording, vcpu, 1);
+        recording_now[vcpu] = 1;
         emit_window_locked(REC_WINDOW_START, vcpu, WINDOW_REASON_RUN_START, 0);
     }
     pthread_mutex_unlock(&out_lock);
