@@ -29,9 +29,8 @@ function cached(name: string, build: (tmp: string) => void): string {
   const file = path.join(CACHE, `${name}.v${FIXTURE_VERSION}.db`);
   if (fs.existsSync(file)) return file;
   const tmp = `${file}.${process.pid}.tmp`;
-  for (const f of [tmp, `${tmp}-journal`]) fs.rmSync(f, { force: true });
-  build(tmp);
-  fs.rmSync(`${tmp}.users`, { recursive: true, force: true });
+  for (const f of [tmp, `${tmp}-journal`, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
+  build(tmp); // closes its store: the WAL is checkpointed into the file and removed
   fs.renameSync(tmp, file);
   return file;
 }

@@ -1,9 +1,11 @@
-// Runs SQL against a recording file in a worker thread (query-worker.ts), one request at a time, with
+// Runs SQL against a recording file in a child process (query-worker.ts), one request at a time, with
 // cancellation. Used by every panel host and the notebook controller; vscode-free so tests drive it as is.
-// Cancel = worker.terminate(): SQLite stops wherever it is; its locks (POSIX locks and the WAL read mark)
-// go with the worker's connection, so nothing is left to clean up.
+// A process, not a worker thread: node:sqlite runs a statement in native code that worker.terminate()
+// cannot interrupt (a runaway query would keep the thread, its read snapshot and the next request), while
+// SIGKILL ends it at once and the OS drops its SQLite locks. In VS Code the child is the extension host's
+// own binary run as Node (ELECTRON_RUN_AS_NODE), so nothing else needs installing.
+import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { BootscopeError, ErrorCode } from '../../common/errors';
 import type { QueryMode, RunRequest, SqlParams, SqlValue, WorkerReply } from './query-worker-protocol';
 
@@ -43,7 +45,7 @@ export function defaultWorkerPath(): string {
 }
 
 export class QueryRunner {
-  private worker: Worker | undefined;
+  private worker: ChildProcess | undefined;
   private queue: Pending[] = [];
   private current: Pending | undefined;
   private nextId = 1;
@@ -81,7 +83,7 @@ export class QueryRunner {
     this.disposed = true;
     for (const p of this.queue.splice(0)) this.settle(p, undefined, cancelled());
     if (this.current) this.killCurrent(cancelled());
-    void this.worker?.terminate();
+    this.worker?.kill('SIGKILL');
     this.worker = undefined;
   }
 
@@ -90,9 +92,14 @@ export class QueryRunner {
     return this.nextId - 1;
   }
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
-    const w = new Worker(this.workerPath);
+    const w = fork(this.workerPath, [], {
+      execArgv: [],
+      serialization: 'advanced', // bigint and Uint8Array values cross as they are
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
     w.on('message', (m: WorkerReply) => this.onReply(m));
     w.on('error', (e) => {
       if (this.worker !== w) return;
@@ -104,22 +111,26 @@ export class QueryRunner {
       this.worker = undefined;
       if (this.current) this.killCurrent(new BootscopeError(ErrorCode.Database, 'query worker exited unexpectedly'));
     });
-    w.unref();
     this.worker = w;
     return w;
+  }
+
+  /** An idle worker must not keep the process (CLI, test runner) alive; a busy one must. */
+  private static hold(w: ChildProcess | undefined, busy: boolean): void {
+    if (!w) return;
+    if (busy) { w.ref(); w.channel?.ref(); } else { w.unref(); w.channel?.unref(); }
   }
 
   private pump(): void {
     if (this.current) return;
     if (this.queue.length === 0) {
-      // Idle: an idle worker must not keep the process (CLI, test runner) alive.
-      this.worker?.unref();
+      QueryRunner.hold(this.worker, false);
       return;
     }
     this.current = this.queue.shift();
     const w = this.ensureWorker();
-    w.ref();
-    w.postMessage(this.current!.req);
+    QueryRunner.hold(w, true);
+    w.send(this.current!.req);
   }
 
   private onReply(m: WorkerReply): void {
@@ -136,9 +147,10 @@ export class QueryRunner {
     this.current = undefined;
     const w = this.worker;
     this.worker = undefined;
-    if (w) void w.terminate().then(() => this.pump());
+    // SIGKILL stops SQLite wherever it is; the OS releases its locks. The next request gets a new process.
+    w?.kill('SIGKILL');
     this.settle(p, undefined, err);
-    if (!w) this.pump();
+    this.pump();
   }
 
   private settle(p: Pending, outcome: QueryOutcome | undefined, err?: Error): void {

@@ -1,5 +1,5 @@
-// Messages between QueryRunner (main thread) and query-worker.ts (a worker_threads Worker). SQL runs in
-// the worker so a long query never blocks the extension host, and cancelling it is worker.terminate().
+// Messages between QueryRunner and query-worker.ts (a child process, IPC with 'advanced' serialization).
+// SQL runs there so a long query never blocks the extension host, and cancelling it is SIGKILL.
 
 /** A value as the store returns it (integers beyond 2^53 come back as bigint). */
 export type SqlValue = string | number | bigint | null | Uint8Array;

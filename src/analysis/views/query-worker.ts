@@ -1,8 +1,7 @@
-// Worker-thread entry (bundled as dist/query-worker.js): runs one SQL request at a time against a recording
-// file on its own node:sqlite connection, so a long query never freezes the extension host and a cancel is
-// a plain worker.terminate(). The file is in WAL mode: this read-only connection never blocks the recorder,
-// and a worker terminated mid-query leaves nothing behind (SQLite's locks die with the connection).
-import { parentPort } from 'node:worker_threads';
+// Query process entry (bundled as dist/query-worker.js, forked by QueryRunner): runs one SQL request at a
+// time against a recording file on its own node:sqlite connection, so a long query never freezes the
+// extension host, and a cancel is SIGKILL. The file is in WAL mode: this read-only connection never blocks
+// the recorder, and a process killed mid-query leaves nothing behind (SQLite's locks die with it).
 import { checkReadOnlySql, splitSqlStatements } from '../../store/read-only-sql';
 import { columnNames, iterateArrays, openReadOnly, sqlite, type DatabaseSync, type SQLiteValue } from '../../store/sqlite';
 import type { RunRequest, SqlParams, SqlValue, WorkerReply } from './query-worker-protocol';
@@ -16,7 +15,7 @@ const COUNT_BEYOND_CAP = 1_000_000;
 const readers = new Map<string, DatabaseSync>();
 
 function post(reply: WorkerReply): void {
-  parentPort?.postMessage(reply);
+  process.send?.(reply);
 }
 
 function reader(file: string): DatabaseSync {
@@ -94,4 +93,6 @@ function run(req: RunRequest): void {
   }
 }
 
-parentPort?.on('message', (req: RunRequest) => run(req));
+process.on('message', (req: RunRequest) => run(req));
+// The runner going away (extension host closed, test ended) ends this process too.
+process.on('disconnect', () => process.exit(0));
