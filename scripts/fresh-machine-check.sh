@@ -50,9 +50,23 @@ unmount_all() {
   fi
 }
 
+# Processes running inside the root (their / is $root): what a run killed half-way left running (apt, npm,
+# QEMU), or what is still running when the demo timed out. Found by their root, so nothing else is touched.
+kill_root_processes() {
+  local p pids=()
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && pids+=("${p#/proc/}")
+  done
+  [ "${#pids[@]}" -gt 0 ] || return 0
+  echo "fresh-machine check: stopping ${#pids[@]} process(es) still running in $root" >&2
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  sleep 1
+}
+
 # Removes the root only once nothing is mounted in it (a bind-mounted /dev must never be deleted through
 # it); --one-file-system is the second guard.
 remove_root() {
+  kill_root_processes
   unmount_all mounts_in_root || { echo "fresh-machine check: not deleting $root while something is mounted in it" >&2; return 1; }
   rm -rf --one-file-system "$root"
 }
@@ -66,6 +80,7 @@ fi
 cleanup() {
   local status=$?
   if [ "${BOOTSCOPE_FRESH_KEEP:-}" = 1 ]; then
+    kill_root_processes
     unmount_all mounts_below_root || true
     echo "fresh-machine check: kept $root (a tmpfs, BOOTSCOPE_FRESH_KEEP=1); the next run removes it" >&2
   else
