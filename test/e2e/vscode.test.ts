@@ -393,6 +393,8 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
       const row = await wb.currentInstructionInDisassembly();
       return new RegExp(`^(0x)?0*${address.toString(16)}\\b`, 'i').test(row) ? row : undefined;
     }, 30_000).catch(async (e: unknown) => { throw new Error(`${String(e)}; the marked row reads "${await wb.currentInstructionInDisassembly(1_000).catch(() => '(none)')}"`); });
+    // The Variables view shows this stop's registers too (the first call's r0 = stack_region), not the entry's.
+    await waitFor('r0 = 0x41000000 in the Variables view', async () => (BigInt(await wb.variableValue('r0', 'Registers')) === 0x41000000n ? true : undefined), 30_000);
     await wb.screenshot(`no-sources-${BREAK_SYMBOL}-disassembly`);
     assert.match(current, new RegExp(`\\b${objdumpMnemonic(GUEST_ELF, address)}\\b`));
     assert.doesNotMatch(await wb.editorAreaText(), /could not load source/i);
