@@ -18,7 +18,7 @@ import {
 import { formatTimestampUs, MonotonicClock, nowUs, TimestampFormatter, toTimestampUs } from './timestamps';
 import { checkReadOnlySql } from './read-only-sql';
 import {
-  columnNames, isBusy, isDiskFull, isWritableDirectory, iterateArrays, openReadOnly, sqlite,
+  columnNames, isBusy, isDiskFull, isWritableDirectory, iterateArrays, openReadOnly, sqlite, toSqlParam,
   type DatabaseSync, type SQLiteValue, type StatementSync,
 } from './sqlite';
 import { clearLegacyLock } from './legacy-lock';
@@ -212,9 +212,9 @@ interface RowStatement {
 function rowStatement(s: StatementSync): RowStatement {
   s.setReadBigInts(true);
   return {
-    run: (values = []) => s.run(...values),
-    all: (values = []) => s.all(...values) as Row[],
-    get: (values = []) => (s.get(...values) as Row | undefined) ?? null,
+    run: (values = []) => s.run(...values.map(toSqlParam)),
+    all: (values = []) => s.all(...values.map(toSqlParam)) as Row[],
+    get: (values = []) => (s.get(...values.map(toSqlParam)) as Row | undefined) ?? null,
   };
 }
 

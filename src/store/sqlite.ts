@@ -68,6 +68,24 @@ export function isDiskFull(e: unknown): boolean {
   return e instanceof Error && /database or disk is full|ENOSPC|no space left/i.test(e.message);
 }
 
+/**
+ * A parameter as SQLite should see it. node:sqlite binds every JS number as REAL, so `? / ?` with 7 and 2
+ * would give 3.5 and `typeof(?)` 'real', unlike the sqlite3 CLI, Python and the previous store: integral
+ * numbers are bound as INTEGER (through bigint) here. (Step rows skip this: every column they fill has
+ * INTEGER affinity, which stores a whole REAL as INTEGER anyway.)
+ */
+export function toSqlParam(v: unknown): SQLiteValue {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  return v === undefined ? null : v as SQLiteValue;
+}
+
+export function toSqlParams(params: readonly unknown[] | Readonly<Record<string, unknown>>): SQLiteValue[] | Record<string, SQLiteValue> {
+  if (Array.isArray(params)) return params.map(toSqlParam);
+  const out: Record<string, SQLiteValue> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = toSqlParam(v);
+  return out;
+}
+
 /** Integers come back as bigint (statements read with readBigInts); safe ones are made numbers. */
 export function fromSql(v: unknown): SQLiteValue {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
@@ -91,7 +109,8 @@ export function* iterateArrays(stmt: StatementSync, params: readonly SQLiteValue
   const withArrays = stmt as StatementSync & { setReturnArrays?: (on: boolean) => void };
   const arrays = typeof withArrays.setReturnArrays === 'function';
   if (arrays) withArrays.setReturnArrays!(true);
-  const iterator = Array.isArray(params) ? stmt.iterate(...(params as SQLiteValue[])) : stmt.iterate(params as Record<string, SQLiteValue>);
+  const bound = toSqlParams(params);
+  const iterator = Array.isArray(bound) ? stmt.iterate(...bound) : stmt.iterate(bound);
   let first = true;
   for (const row of iterator as Iterable<unknown>) {
     if (first && !arrays) onKeys?.(Object.keys(row as Record<string, unknown>));

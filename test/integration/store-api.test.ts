@@ -178,6 +178,11 @@ describe('query guard', () => {
     test(`refuses: ${sql}`, () => assert.throws(() => store.query(sql), /query refused/));
   }
 
+  test('binds whole numbers as INTEGER, as the sqlite3 CLI and Python do (node:sqlite would bind REAL)', () => {
+    assert.deepEqual(store.query('SELECT ? / ?, typeof(?), ? / 2', [7, 2, 3, 7.5]).rows, [[3, 'integer', 3.75]]);
+    assert.deepEqual(store.query('SELECT :a / :b', { a: 9, b: 2 }).rows, [[4]]);
+  });
+
   test('allows a SELECT with a semicolon inside a string and a trailing semicolon', () => {
     assert.deepEqual(store.query("SELECT 'a;b' AS s;").rows, [['a;b']]);
   });

@@ -3,7 +3,7 @@
 // extension host, and a cancel is SIGKILL. The file is in WAL mode: this read-only connection never blocks
 // the recorder, and a process killed mid-query leaves nothing behind (SQLite's locks die with it).
 import { checkReadOnlySql, splitSqlStatements } from '../../store/read-only-sql';
-import { columnNames, iterateArrays, openReadOnly, sqlite, type DatabaseSync, type SQLiteValue } from '../../store/sqlite';
+import { columnNames, iterateArrays, openReadOnly, sqlite, toSqlParams, type DatabaseSync } from '../../store/sqlite';
 import type { RunRequest, SqlParams, SqlValue, WorkerReply } from './query-worker-protocol';
 import { sessionParameters } from './sql-params';
 
@@ -31,7 +31,8 @@ function collect(db: DatabaseSync, sql: string, req: RunRequest, params: SqlPara
   const stmt = db.prepare(sql);
   const names = columnNames(stmt);
   if (names !== undefined && names.length === 0) {
-    const r = Array.isArray(params) ? stmt.run(...(params as SQLiteValue[])) : stmt.run((params ?? {}) as Record<string, SQLiteValue>);
+    const bound = toSqlParams(params ?? []);
+    const r = Array.isArray(bound) ? stmt.run(...bound) : stmt.run(bound);
     return { columns: [], rows: [], totalRows: 0, complete: true, changes: Number(r.changes) };
   }
   const rows: SqlValue[][] = [];
