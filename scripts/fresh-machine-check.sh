@@ -118,6 +118,7 @@ mkdir -p "$root"
 # In memory: dpkg syncs every file it unpacks, which on a disk costs minutes, and tearing the root down is
 # then one umount. 1.5 GiB is used by the end; the rest of the limit is headroom.
 mount -t tmpfs -o size=6g,mode=0755 bootscope-fresh-root "$root"
+mount --make-private "$root"   # where / is shared (systemd), nothing mounted in the root leaks out
 tar -xpf "$tarball" -C "$root"
 
 # --- What a new machine on this network has besides Debian: name resolution, apt's sources and its
@@ -198,6 +199,8 @@ done
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --bind /dev "$root/dev"
+# The bind would share /dev's peer group: the devpts and shm mounted below must not land on the host's /dev.
+mount --make-private "$root/dev"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 
