@@ -743,6 +743,8 @@ export class RecordingStore {
     this.transaction(() => {
       const exists = this.stmt('SELECT 1 AS one FROM boot_sessions WHERE session_id = ?').get([sessionId]);
       if (!exists) throw new BootscopeError(ErrorCode.Database, `session ${sessionId} does not exist in ${this.file}; list sessions with \`bootscope sessions\``);
+      this.stmt('DELETE FROM memory_writes WHERE session_id = ?').run([sessionId]);
+      this.stmt('DELETE FROM trace_gaps WHERE session_id = ?').run([sessionId]);
       this.stmt('DELETE FROM instruction_traces WHERE session_id = ?').run([sessionId]);
       this.stmt('DELETE FROM boot_stages WHERE session_id = ?').run([sessionId]);
       this.stmt('DELETE FROM metrics WHERE session_id = ?').run([sessionId]);

@@ -204,11 +204,40 @@ DROP INDEX IF EXISTS idx_instruction_traces_pc;
 ALTER TABLE boot_sessions ADD COLUMN recorder_process TEXT;
 `;
 
+// Plugin capture and time travel (issues 13, 14). memory_writes: every store a recorded instruction made,
+// as the plugin saw it: `address` is the virtual address of the first byte, `value` the `size` bytes written
+// in memory order (little-endian on both targets; a BLOB because stores reach 16 bytes). The instruction
+// that wrote is (session_id, sequence_number) in instruction_traces. Two indexes: by instruction (replaying
+// the writes between a snapshot and instruction N) and by address (who wrote this word).
+// trace_gaps: the guest ran instructions that were not recorded between `after_sequence_number` and the
+// next recorded step (a continue without recording, a register or memory write by the user, a record
+// window closing): the state across a gap is not the effect of the steps around it.
+const V4_MEMORY_WRITES_GAPS = `
+CREATE TABLE memory_writes (
+    session_id INTEGER NOT NULL REFERENCES boot_sessions(session_id),
+    sequence_number INTEGER NOT NULL,
+    address INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    value BLOB NOT NULL
+);
+CREATE INDEX idx_memory_writes_seq ON memory_writes(session_id, sequence_number);
+CREATE INDEX idx_memory_writes_address ON memory_writes(session_id, address, sequence_number);
+CREATE TABLE trace_gaps (
+    gap_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id INTEGER NOT NULL REFERENCES boot_sessions(session_id),
+    after_sequence_number INTEGER NOT NULL,   -- last recorded step before the gap (0: before the first)
+    reason TEXT NOT NULL,                     -- 'continue-unrecorded', 'register-write', 'memory-write', 'window', ...
+    instructions_skipped INTEGER              -- how many instructions ran unrecorded, when known
+);
+CREATE INDEX idx_trace_gaps_session ON trace_gaps(session_id, after_sequence_number);
+`;
+
 /** Ordered: entry i upgrades a file from user_version i to i + 1. Append; never edit a shipped one. */
 const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema (seed 2.2 tables + boot_stages, metrics, region_blobs)', sql: V1_INITIAL },
   { version: 2, name: 'per-stage index for the seed 4.1 timing query instead of the timestamp index', sql: V2_STAGE_INDEX },
   { version: 3, name: 'drop the unused pc index; boot_sessions.recorder_process (which process records the session)', sql: V3_WAL_WRITER },
+  { version: 4, name: 'memory_writes (plugin capture) and trace_gaps (unrecorded stretches)', sql: V4_MEMORY_WRITES_GAPS },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

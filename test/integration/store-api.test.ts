@@ -235,15 +235,16 @@ describe('opening', () => {
       CREATE INDEX idx_instruction_traces_timestamp ON instruction_traces(timestamp);
       CREATE INDEX idx_instruction_traces_pc ON instruction_traces(pc_address);
       ALTER TABLE boot_sessions DROP COLUMN recorder_process;
+      DROP TABLE memory_writes; DROP TABLE trace_gaps;
       DELETE FROM schema_migrations WHERE version >= 2; PRAGMA user_version = 1; PRAGMA journal_mode = DELETE;`], { encoding: 'utf8' });
     assert.equal(down.status, 0, down.stderr);
     const lines: string[] = [];
     const up = RecordingStore.open(file, { readOnly: true, log: (l) => lines.push(l) });
     try {
-      assert.ok(lines.some((l) => /converted to WAL and schema 3/.test(l)), lines.join('\n'));
-      assert.equal(up.query('PRAGMA user_version').rows[0][0], 3);
+      assert.ok(lines.some((l) => new RegExp(`converted to WAL and schema ${SCHEMA_VERSION}`).test(l)), lines.join('\n'));
+      assert.equal(up.query('PRAGMA user_version').rows[0][0], SCHEMA_VERSION);
       assert.equal(spawnSync('sqlite3', [file, 'PRAGMA journal_mode'], { encoding: 'utf8' }).stdout.trim(), 'wal');
-      assert.deepEqual(up.query('SELECT version FROM schema_migrations ORDER BY version').rows, [[1], [2], [3]]);
+      assert.deepEqual(up.query('SELECT version FROM schema_migrations ORDER BY version').rows, [[1], [2], [3], [4]]);
       const indexes = up.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'instruction_traces'").rows.map((r) => r[0]);
       assert.ok(indexes.includes('idx_instruction_traces_stage') && !indexes.includes('idx_instruction_traces_timestamp'), String(indexes));
       assert.ok(!indexes.includes('idx_instruction_traces_pc'), 'migration 3 drops the unused pc index');

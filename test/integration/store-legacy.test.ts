@@ -1,6 +1,6 @@
 // A recording written by the previous Bootscope (node-sqlite3-wasm, rollback journal, schema 2; committed
 // as test/fixtures/recordings/wasm-era-arm32.db with the seed answers that version gave) opens with this
-// one: it is converted to WAL and schema 3, the old version's leftover "<file>.lock" directory is removed
+// one: it is converted to WAL and the current schema, the old version's leftover "<file>.lock" directory is removed
 // with a message when no old process holds it (and refused while one does), and the seed's queries give
 // the same answers as before.
 import { describe, test, before, after } from 'node:test';
@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { RecordingStore } from '../../src/store/recording-store';
+import { SCHEMA_VERSION } from '../../src/store/schema';
 import { SEED_QUERIES } from '../../src/analysis/seed-queries';
 
 const FIXTURE = path.resolve(__dirname, '..', 'fixtures', 'recordings', 'wasm-era-arm32.db');
@@ -33,7 +34,7 @@ describe('a recording written by the previous version (node-sqlite3-wasm)', () =
     assert.equal(out.stdout, 'delete\n2\n');
   });
 
-  test('opens, is converted to WAL and schema 3, and the seed queries give the answers the old version gave', () => {
+  test('opens, is converted to WAL and the current schema, and the seed queries give the answers the old version gave', () => {
     const file = copyFixture('converted.db');
     // The old version's lock directory and users registry, left by a process that is gone.
     fs.mkdirSync(`${file}.lock`);
@@ -43,11 +44,11 @@ describe('a recording written by the previous version (node-sqlite3-wasm)', () =
     const store = RecordingStore.open(file, { readOnly: true, log: (l) => lines.push(l) });
     try {
       assert.ok(lines.some((l) => /removed wasm-era|removed converted\.db\.lock\//.test(l)), lines.join('\n'));
-      assert.ok(lines.some((l) => /converted to WAL and schema 3/.test(l)), lines.join('\n'));
+      assert.ok(lines.some((l) => new RegExp(`converted to WAL and schema ${SCHEMA_VERSION}`).test(l)), lines.join('\n'));
       assert.equal(fs.existsSync(`${file}.lock`), false);
       assert.equal(fs.existsSync(`${file}.users`), false);
       assert.deepEqual(store.query('PRAGMA integrity_check').rows, [['ok']]);
-      assert.deepEqual(store.query('PRAGMA user_version').rows, [[3]]);
+      assert.deepEqual(store.query('PRAGMA user_version').rows, [[SCHEMA_VERSION]]);
       for (const q of SEED_QUERIES) {
         const r = store.query(q.sql, q.takesSessionId ? [1] : []);
         assert.deepEqual({ columns: r.columns, rows: r.rows.map((row) => row.map(encode)) }, ANSWERS[q.id], q.id);
