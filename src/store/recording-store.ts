@@ -727,11 +727,6 @@ export class RecordingStore {
     if (state) this.sessions.delete(sessionId);
   }
 
-  /** The full-disk error that stopped this writer, if one did. */
-  get diskFullError(): BootscopeError | null {
-    return this.diskFull;
-  }
-
   /** Flushes, ends the sessions this writer still has open as 'stopped' unless told otherwise, closes. */
   /**
    * Removes a session and everything recorded in it (steps, stage visits, snapshots, metrics), and the
@@ -800,17 +795,6 @@ export class RecordingStore {
       info.endReason = INTERRUPTED_REASON;
     }
     return info;
-  }
-
-  /**
-   * Cheap change detection for readers polling a file another process records: SQLite's data_version
-   * (changes when another connection commits) and the sum of instruction counts.
-   */
-  changeToken(): string {
-    this.beforeRead();
-    const v = this.stmt('PRAGMA data_version').get();
-    const n = this.stmt('SELECT COUNT(*) AS sessions, COALESCE(SUM(instruction_count), 0) AS steps FROM boot_sessions').get();
-    return `${num(v?.data_version ?? 0)}/${num(n?.sessions ?? 0)}/${num(n?.steps ?? 0)}`;
   }
 
   /** Stage visits in order of entry (one row per transition). */
