@@ -196,6 +196,10 @@ struct vcpu_state {
 };
 
 static const char *const *core_regs;
+static bool target_aarch64;
+/* DC ZVA zeroes a block (DCZID_EL0: 4 << BS bytes) without a memory callback from QEMU: the plugin writes
+ * its MEMW records itself. 64 bytes unless QEMU exposes DCZID_EL0 to plugins. */
+static unsigned dc_zva_block = 64;
 static char target_name[32];
 static struct vcpu_state *vcpus;
 static int max_vcpus;
@@ -402,6 +406,33 @@ static void on_store(unsigned vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, 
     emit(rec, (size_t)(p - rec));
 }
 
+/* DC ZVA Xt: runs after on_exec (whose EXEC it belongs to), so Xt's value is in the vCPU's registers. */
+static void on_dc_zva(unsigned vcpu, void *udata)
+{
+    unsigned rt = (unsigned)(uintptr_t)udata;
+    struct vcpu_state *v = &vcpus[vcpu];
+    uint64_t xt = 0;
+    if (rt < 31) {
+        for (int i = 0; i < 8 && i < v->size[rt]; i++) xt |= (uint64_t)v->prev[rt][i] << (8 * i);
+    }
+    uint64_t base = xt & ~(uint64_t)(dc_zva_block - 1);
+    pthread_mutex_lock(&out_lock);
+    for (unsigned off = 0; off < dc_zva_block; off += 16) {
+        uint8_t rec[3 + 8 + 16] = { REC_MEMW, (uint8_t)vcpu, 16 };
+        put_u64(rec + 3, base + off);
+        emit_locked(rec, sizeof rec);
+    }
+    pthread_mutex_unlock(&out_lock);
+}
+
+static bool is_dc_zva(const struct insn_def *d, unsigned *rt)
+{
+    if (!target_aarch64 || d->size != 4) return false;
+    uint32_t w = (uint32_t)d->bytes[0] | (uint32_t)d->bytes[1] << 8 | (uint32_t)d->bytes[2] << 16 | (uint32_t)d->bytes[3] << 24;
+    *rt = w & 31;
+    return (w & 0xffffffe0u) == 0xd50b7420u;
+}
+
 /* Instruments each instruction, in this order (QEMU runs an instruction's callbacks in registration
  * order): count it; window triggers; record it if the window is open; its stores after it runs. */
 static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
@@ -435,6 +466,11 @@ static void on_tb_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         qemu_plugin_register_vcpu_insn_exec_cond_cb(insn, on_exec, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_COND_EQ,
                                                     sb_recording, 1, d);
         qemu_plugin_register_vcpu_mem_cb(insn, on_store, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_W, NULL);
+        unsigned rt;
+        if (is_dc_zva(d, &rt)) {
+            qemu_plugin_register_vcpu_insn_exec_cond_cb(insn, on_dc_zva, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_EQ,
+                                                        sb_recording, 1, (void *)(uintptr_t)rt);
+        }
     }
 }
 
@@ -468,6 +504,15 @@ static void on_vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
             fatal("QEMU (target %s) exposes no register named \"%s\" to plugins", target_name, core_regs[want]);
         }
         v->nregs = want + 1;
+    }
+    for (guint i = 0; target_aarch64 && i < regs->len; i++) {
+        qemu_plugin_reg_descriptor *r = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
+        if (g_ascii_strcasecmp(r->name, "DCZID_EL0") == 0) {
+            g_byte_array_set_size(v->scratch, 0);
+            if (qemu_plugin_read_register(r->handle, v->scratch) >= 1 && !(v->scratch->data[0] & 0x10)) {
+                dc_zva_block = 4u << (v->scratch->data[0] & 0xf);
+            }
+        }
     }
     g_array_free(regs, TRUE);
 
@@ -571,6 +616,7 @@ BOOTSCOPE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
     snprintf(target_name, sizeof target_name, "%s", info->target_name);
     if (strcmp(info->target_name, "aarch64") == 0) {
         core_regs = core_aarch64;
+        target_aarch64 = true;
     } else if (strcmp(info->target_name, "arm") == 0) {
         core_regs = core_arm;
     } else {
