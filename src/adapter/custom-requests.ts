@@ -8,7 +8,17 @@ export const CustomRequest = {
   startRecording: 'bootscope/startRecording',
   stopRecording: 'bootscope/stopRecording',
   recordingStatus: 'bootscope/recordingStatus',
+  /** Replay: move to an instruction (`{ sequenceNumber }`), a stage entry (`{ stage, visit? }`) or a snapshot (`{ snapshotId }`). */
+  goto: 'bootscope/goto',
 } as const;
+
+/** Arguments of `bootscope/goto`. */
+export type GotoArguments = { sequenceNumber: number } | { stage: string; visit?: number } | { snapshotId: number };
+
+/** Body of the `bootscope/goto` response: where the replay now stands. */
+export interface GotoResult {
+  sequenceNumber: number;
+}
 
 /** Event names the adapter sends. */
 export const CustomEvent = {

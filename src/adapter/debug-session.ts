@@ -1,7 +1,8 @@
-// The Bootscope debug adapter: translates DAP requests into calls on the engine (RecordingSession with its
-// GdbTarget, Recorder and symbols) and engine results into DAP responses and events, as mock-debug's
-// mockDebug.ts does for its runtime. Runs inline in the extension host (sharing the store connection),
-// as a standalone process (standalone.ts), and under the DebugClient tests alike — so no vscode import.
+// The Bootscope debug adapter: translates DAP requests into calls on a DebugEngine (engine.ts) — the live
+// engine (QEMU's gdbstub + the Recorder) or the replay engine (a recording file) — and engine results into
+// DAP responses and events, as mock-debug's mockDebug.ts does for its runtime. Runs inline in the
+// extension host (sharing the store connection), as a standalone process (standalone.ts), and under the
+// DebugClient tests alike — so no vscode import.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -12,19 +13,17 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { parseRecordingConfig, type RecordingConfig } from '../common/config';
 import { BootscopeError, ConfigError, ErrorCode, errorMessage } from '../common/errors';
 import { Disassembler } from '../arch';
-import type { ProgramSymbols } from '../symbols';
 import type { RegisterInfo } from '../rsp/targetXml';
 import type { RecordingStore } from '../store/recording-store';
 import type { SessionStatus } from '../store/schema';
-import { RecordingSession } from '../recorder/session';
-import type { RecorderProgress, RunResult } from '../recorder/recorder';
-import { BreakpointTable, formatDataId, parseAddress, parseDataId, watchpointType, type CodeBreakpoint, type DataBreakpoint, type WatchAccess } from './breakpoints';
-import { Execution, type Granularity, type Outcome, type StepKind } from './execution';
+import { BreakpointTable, formatDataId, parseAddress, parseDataId, type CodeBreakpoint, type DataBreakpoint, type WatchAccess } from './breakpoints';
+import { hasRecordingControl, hasTargetWrites, hasTimeTravel, type DebugEngine, type Direction, type EngineListener, type Granularity, type GotoTarget, type Outcome, type StepKind } from './engine';
+import { LiveEngine } from './live-engine';
 import { ExpressionEvaluator, formatValue, typeName, type EvaluationEnvironment, type SymbolInfo } from './expression';
 import { describeStatus, groupRegisters, hex, statusFields } from './register-view';
 import { disassemble } from './disassembly';
 import { unwind } from './stack';
-import { CustomEvent, CustomRequest, type ExecutionState, type RecordingStatus, type SnapshotCaptured } from './custom-requests';
+import { CustomEvent, CustomRequest, type ExecutionState, type RecordingStatus } from './custom-requests';
 
 /** Options for the inline adapter (the extension host passes its shared store). */
 export interface BootscopeSessionOptions {
@@ -38,16 +37,21 @@ interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   [attribute: string]: unknown;
 }
 
-/** DAP error ids (shown to the user with the message). */
-const enum ErrorId {
-  Config = 1001,
-  Start = 1002,
-  NotStopped = 1003,
-  NoSession = 1004,
-  Evaluate = 1005,
-  Memory = 1006,
-  Request = 1007,
-}
+/**
+ * DAP error ids, one per BootscopeError code (the one place errors become DAP errors: `fail`). Anything
+ * else that escapes (a bug) is 1000.
+ */
+const DAP_ERROR_ID: Readonly<Record<ErrorCode, number>> = {
+  [ErrorCode.Config]: 1001,
+  [ErrorCode.Qemu]: 1002,
+  [ErrorCode.Connection]: 1003,
+  [ErrorCode.Target]: 1004,
+  [ErrorCode.Database]: 1005,
+  [ErrorCode.Symbols]: 1006,
+  [ErrorCode.Usage]: 1007,
+  [ErrorCode.Cancelled]: 1008,
+};
+const INTERNAL_ERROR_ID = 1000;
 
 type VariableProvider = () => Promise<DebugProtocol.Variable[]>;
 
@@ -55,11 +59,8 @@ type VariableProvider = () => Promise<DebugProtocol.Variable[]>;
 const FRAME_STRIDE = 1000;
 
 export class BootscopeDebugSession extends DebugSession {
-  private session: RecordingSession | undefined;
-  private execution: Execution | undefined;
+  private engine: DebugEngine | undefined;
   private breakpoints = new BreakpointTable(undefined);
-  private disassembler: Disassembler | undefined;
-  private config: RecordingConfig | undefined;
   private readonly resolvedSources = new Map<string, string>();
   private readonly variableHandles = new Handles<VariableProvider>();
   private configurationDone!: () => void;
@@ -67,19 +68,33 @@ export class BootscopeDebugSession extends DebugSession {
   private clientSupportsProgress = false;
   private progressId: string | undefined;
   private progressCounter = 0;
-  private lastProgress: RecorderProgress | undefined;
   private threadIds: string[] = [];
   private currentThread = 1;
   private terminated = false;
   private symbolIndex: Map<string, SymbolInfo> | undefined;
-  /** Data breakpoints currently inserted in the target (Z2/Z3/Z4). */
-  private insertedWatchpoints: DataBreakpoint[] = [];
 
   constructor(private readonly options: BootscopeSessionOptions = {}) {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
   }
+
+  /** The one error path: a BootscopeError's code picks the DAP error id; the message is shown verbatim. */
+  private fail(response: DebugProtocol.Response, e: unknown, opts: { prefix?: string; showUser?: boolean } = {}): void {
+    const id = e instanceof BootscopeError ? DAP_ERROR_ID[e.code] : INTERNAL_ERROR_ID;
+    const message = opts.prefix ? `${opts.prefix}: ${errorMessage(e)}` : errorMessage(e);
+    // `{_message}`: a variable DAP formatting substitutes once, so braces in the message survive.
+    this.sendErrorResponse(response, { id, format: '{_message}', variables: { _message: message }, showUser: opts.showUser ?? true });
+  }
+
+  private readonly listener: EngineListener = {
+    output: (text, category) => this.sendEvent(new OutputEvent(text, category)),
+    progress: (text) => {
+      if (this.progressId !== undefined && text !== undefined) this.sendEvent(new ProgressUpdateEvent(this.progressId, text));
+      this.sendStatus();
+    },
+    gone: (description) => { void this.end('qemu-exited', description); },
+  };
 
   // ---- lifecycle ------------------------------------------------------------------------------------------
 
@@ -95,9 +110,9 @@ export class BootscopeDebugSession extends DebugSession {
       supportsHitConditionalBreakpoints: true,
       // Watch, hover and debug console go through the expression evaluator.
       supportsEvaluateForHovers: true,
-      // Registers can be written from the Variables view.
+      // Registers can be written from the Variables view (live; a replay answers with an error).
       supportsSetVariable: true,
-      // Watchpoints via Z2/Z3/Z4 on QEMU's gdbstub.
+      // Watchpoints via Z2/Z3/Z4 on QEMU's gdbstub; writes from memory_writes in a replay.
       supportsDataBreakpoints: true,
       supportsDataBreakpointBytes: true,
       // The Disassembly view (disassemble + instruction breakpoints + instruction stepping).
@@ -115,7 +130,8 @@ export class BootscopeDebugSession extends DebugSession {
       supportsCancelRequest: true,
       // Breakpoints on every line with code, from the DWARF line table.
       supportsBreakpointLocationsRequest: true,
-      // Capture and register writes refresh the views.
+      // Step Back and Reverse in the toolbar: a replay moves both ways (a live session answers with an error).
+      supportsStepBack: true,
       supportsValueFormattingOptions: false,
     };
     this.sendResponse(response);
@@ -129,59 +145,48 @@ export class BootscopeDebugSession extends DebugSession {
     await this.startSession(response, args, 'attach');
   }
 
-  private async startSession(response: DebugProtocol.Response, args: LaunchArguments, request: 'launch' | 'attach'): Promise<void> {
+  /** Makes the engine the launch configuration asks for (a replay, or a live QEMU). */
+  protected async createEngine(args: LaunchArguments, request: 'launch' | 'attach'): Promise<DebugEngine> {
     let config: RecordingConfig;
     try {
       const baseDir = typeof args.cwd === 'string' ? args.cwd : process.cwd();
       config = parseRecordingConfig({ ...args, request }, baseDir);
     } catch (e) {
       const field = e instanceof ConfigError ? e.field : '(configuration)';
-      this.sendErrorResponse(response, { id: ErrorId.Config, format: `Invalid "${field}" in the bootscope ${request} configuration: ${errorMessage(e).replace(/[{}]/g, '')}`, showUser: true });
-      return;
+      throw new BootscopeError(ErrorCode.Config, `Invalid "${field}" in the bootscope ${request} configuration: ${errorMessage(e)}`);
     }
-    this.config = config;
+    const engine = await LiveEngine.start(config, this.listener, this.options.openStore?.(config.database));
+    this.sendEvent(new OutputEvent(`bootscope: ${engine.describe()}\n`, 'console'));
+    return engine;
+  }
+
+  private async startSession(response: DebugProtocol.Response, args: LaunchArguments, request: 'launch' | 'attach'): Promise<void> {
+    let engine: DebugEngine;
     try {
-      this.disassembler = await Disassembler.create();
-      this.session = await RecordingSession.start({
-        config,
-        store: this.options.openStore?.(config.database),
-        onProgress: (p) => this.onProgress(p),
-        onWarning: (m) => this.sendEvent(new OutputEvent(`bootscope: ${m}\n`, 'console')),
-        onUart: (text) => this.sendEvent(new OutputEvent(text, 'stdout')),
-      });
+      engine = await this.createEngine(args, request);
     } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Start, format: errorMessage(e).replace(/[{}]/g, ''), showUser: true });
+      this.fail(response, e);
       return;
     }
-    const s = this.session;
-    s.target.on('close', (error) => {
-      if (error && !this.terminated) void this.end('qemu-exited', errorMessage(error));
-    });
-    this.breakpoints = new BreakpointTable(s.symbols as ProgramSymbols | undefined);
-    this.execution = new Execution({
-      target: s.target, recorder: s.recorder, symbols: s.symbols as ProgramSymbols | undefined, disassembler: this.disassembler,
-      breakpoints: this.breakpoints, onRecordingLimit: (reason) => this.onRecordingLimit(reason),
-    });
-    this.sendEvent(new OutputEvent(`bootscope: ${s.qemu ? `launched QEMU ${s.qemu.version.text} (pid ${s.qemu.pid}, gdbstub 127.0.0.1:${s.qemu.gdbPort})` : `attached to ${config.host}:${config.port}`}; `
-      + `recording ${config.record ? 'on' : 'off'} into ${config.database} (session ${s.sessionId})\n`, 'console'));
+    this.engine = engine;
+    this.breakpoints = engine.breakpoints;
     // Breakpoints can be resolved now (symbols are loaded): ask the client for them.
     this.sendEvent(new InitializedEvent());
     await Promise.race([this.configured, new Promise((r) => setTimeout(r, 5000))]);
     try {
-      if (config.record) await s.recorder.begin();
-      await this.execution.refresh();
+      await engine.begin();
       await this.refreshThreads();
     } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Start, format: `reading the initial state failed: ${errorMessage(e)}`.replace(/[{}]/g, ''), showUser: true });
+      this.fail(response, e, { prefix: 'reading the initial state failed' });
       await this.end('error', errorMessage(e));
       return;
     }
     this.sendResponse(response);
     this.sendStatus();
-    if (config.stopOnEntry) {
+    if (engine.stopOnEntry) {
       this.sendEvent(this.stoppedEvent('entry'));
     } else {
-      void this.runAndReport(() => (this.execution as Execution).continue());
+      void this.runAndReport(() => engine.continue('forward'));
     }
   }
 
@@ -196,131 +201,132 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse, args: DebugProtocol.DisconnectArguments | undefined): Promise<void> {
-    const s = this.session;
     // `arguments` is optional in DAP's disconnect request: a client may send none.
-    // An attached QEMU is left running: without suspendDebuggee, `D` lets the guest run on (QEMU resumes
-    // the VM on detach), as gdb's detach does. A launched QEMU is always stopped (RecordingSession.close).
-    if (s && !this.terminated && this.config?.request === 'attach' && !args?.suspendDebuggee && !args?.terminateDebuggee) {
-      await this.haltIfRunning();
-      await this.finalSnapshot();
-      s.store.endSession(s.sessionId, 'stopped', 'detached from the running QEMU');
-      // The next gdb on this QEMU steps as it did before we attached (qqemu.sstep).
-      await s.restoreStepFlags().catch((e) => this.sendEvent(new OutputEvent(`bootscope: restoring QEMU's single-step flags failed: ${errorMessage(e)}\n`, 'stderr')));
-      await s.target.detach().catch((e) => this.sendEvent(new OutputEvent(`bootscope: detaching from the gdbstub failed: ${errorMessage(e)}; QEMU may still be halted\n`, 'stderr')));
+    const e = this.engine;
+    if (e && !this.terminated && await e.detach({ suspendDebuggee: args?.suspendDebuggee, terminateDebuggee: args?.terminateDebuggee })) {
       this.terminated = true;
-      await s.target.close().catch(() => undefined);
     } else {
       await this.end('stopped', 'debug session ended by the user');
     }
     this.sendResponse(response);
   }
 
-  /** Ends the session row with a status, stops a launched QEMU, and tells the client. Idempotent. */
+  /** Ends the engine with a status and tells the client. Idempotent. */
   private async end(status: Exclude<SessionStatus, 'recording'>, reason: string): Promise<void> {
     if (this.terminated) return;
     this.terminated = true;
-    const s = this.session;
-    if (s) {
-      if (status !== 'qemu-exited') {
-        await this.haltIfRunning();
-        await this.finalSnapshot();
-      }
-      await s.close(status, reason).catch((e) => this.sendEvent(new OutputEvent(`bootscope: closing the session failed: ${errorMessage(e)}\n`, 'stderr')));
-    }
+    await this.engine?.end(status, reason);
     this.endProgress();
     this.sendStatus();
     this.sendEvent(new TerminatedEvent());
   }
 
-  private async haltIfRunning(): Promise<void> {
-    const ex = this.execution;
-    if (!ex?.running) return;
-    await ex.whileHalted(async () => { ex.pause(); }).catch(() => undefined);
-  }
-
-  /** The 'end' snapshot a finished recording gets (as the CLI does), while QEMU is still there. */
-  private async finalSnapshot(): Promise<void> {
-    const s = this.session;
-    if (!s || !s.recorder.isRecording || s.recorder.current === undefined) return;
-    await this.execution?.syncRecorderForSnapshot().catch(() => undefined);
-    await s.recorder.captureSnapshot('end').catch(() => undefined);
-  }
-
   // ---- run control ------------------------------------------------------------------------------------------
 
-  private requireStopped(response: DebugProtocol.Response): Execution | undefined {
-    if (!this.execution || this.terminated) {
-      this.sendErrorResponse(response, { id: ErrorId.NoSession, format: 'no live bootscope session', showUser: false });
+  /** The engine when it can take a request that needs the debuggee halted; else answers with an error. */
+  private requireStopped(response: DebugProtocol.Response): DebugEngine | undefined {
+    if (!this.engine || this.terminated) {
+      this.fail(response, new BootscopeError(ErrorCode.Usage, 'no live bootscope session'), { showUser: false });
       return undefined;
     }
-    if (this.execution.running) {
-      this.sendErrorResponse(response, { id: ErrorId.NotStopped, format: 'the guest is running; pause it first', showUser: false });
+    if (this.engine.running) {
+      this.fail(response, new BootscopeError(ErrorCode.Usage, 'the guest is running; pause it first'), { showUser: false });
       return undefined;
     }
-    return this.execution;
+    return this.engine;
   }
 
   protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
-    const ex = this.requireStopped(response);
-    if (!ex) return;
-    response.body = { allThreadsContinued: true };
+    this.continueIn(response, 'forward');
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+    this.continueIn(response, 'backward');
+  }
+
+  private continueIn(response: DebugProtocol.Response, direction: Direction): void {
+    const e = this.requireStopped(response);
+    if (!e) return;
+    if (direction === 'backward' && !hasTimeTravel(e)) {
+      this.fail(response, new BootscopeError(ErrorCode.Usage, 'a live QEMU cannot run backwards: replay a recording of it (Recordings view → Replay in Debugger) to reverse-continue'));
+      return;
+    }
+    if (direction === 'forward') response.body = { allThreadsContinued: true };
     this.sendResponse(response);
-    void this.runAndReport(() => ex.continue());
+    void this.runAndReport(() => e.continue(direction));
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
-    this.stepRequest(response, 'next', args.granularity);
+    this.stepRequest(response, 'next', args.granularity, 'forward');
   }
 
   protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
-    this.stepRequest(response, 'stepIn', args.granularity);
+    this.stepRequest(response, 'stepIn', args.granularity, 'forward');
   }
 
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    this.stepRequest(response, 'stepOut', 'instruction');
+    this.stepRequest(response, 'stepOut', 'instruction', 'forward');
   }
 
-  private stepRequest(response: DebugProtocol.Response, kind: StepKind, granularity: DebugProtocol.SteppingGranularity | undefined): void {
-    const ex = this.requireStopped(response);
-    if (!ex) return;
+  /** VS Code's Step Back: the reverse of `next` at the requested granularity. */
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    this.stepRequest(response, 'next', args.granularity, 'backward');
+  }
+
+  private stepRequest(response: DebugProtocol.Response, kind: StepKind, granularity: DebugProtocol.SteppingGranularity | undefined, direction: Direction): void {
+    const e = this.requireStopped(response);
+    if (!e) return;
+    if (direction === 'backward' && !hasTimeTravel(e)) {
+      this.fail(response, new BootscopeError(ErrorCode.Usage, 'a live QEMU cannot step backwards: replay a recording of it (Recordings view → Replay in Debugger) to step back'));
+      return;
+    }
     this.sendResponse(response);
     const g: Granularity = granularity === 'instruction' ? 'instruction' : 'line';
-    void this.runAndReport(() => ex.step(kind, g));
+    void this.runAndReport(() => e.step(kind, g, direction));
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
-    this.execution?.pause();
+    this.engine?.pause();
     this.sendResponse(response);
   }
 
   protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
     // The progress notification's Cancel button: stop the recording run like a pause.
-    if (args.progressId !== undefined && args.progressId === this.progressId) this.execution?.pause();
+    if (args.progressId !== undefined && args.progressId === this.progressId) this.engine?.pause();
     this.sendResponse(response);
   }
 
   /** Runs a continue/step, with a cancellable progress notification while recording, then reports the stop. */
   private async runAndReport(run: () => Promise<Outcome>): Promise<void> {
-    const s = this.session;
-    if (!s) return;
-    const recording = s.recorder.isRecording;
+    const e = this.engine;
+    if (!e) return;
     this.variableHandles.reset();
-    if (recording) this.startProgress();
+    if (e.status(false).recording) this.startProgress();
     this.sendStatus('running');
-    const outcome = await run();
+    let outcome: Outcome;
+    try {
+      outcome = await run();
+    } catch (err) {
+      outcome = { kind: 'exited', description: errorMessage(err), error: true };
+    }
     this.endProgress();
-    // Stopped: commit the buffered rows, so the file shows every instruction up to here to any reader.
-    try { s.store.flush(); } catch (e) { this.sendEvent(new OutputEvent(`bootscope: writing the recording failed: ${errorMessage(e)}\n`, 'stderr')); }
     if (this.terminated) return;
     if (outcome.kind === 'exited') {
       this.sendEvent(new OutputEvent(`bootscope: ${outcome.description}\n`, outcome.error ? 'stderr' : 'console'));
       await this.end(outcome.error ? 'error' : 'qemu-exited', outcome.description);
       return;
     }
-    await this.refreshThreads().catch(() => undefined);
-    if (outcome.description && outcome.reason === 'pause') this.sendEvent(new OutputEvent(`bootscope: ${outcome.description}\n`, 'console'));
-    this.sendEvent(this.stoppedEvent(outcome.reason, outcome.description, outcome.hitBreakpointIds));
-    this.sendStatus();
+    this.reportStop(outcome);
+  }
+
+  private reportStop(outcome: Extract<Outcome, { kind: 'stopped' }>): void {
+    void this.refreshThreads().catch(() => undefined).then(() => {
+      if (outcome.description && (outcome.reason === 'pause' || outcome.reason === 'goto' || hasTimeTravel(this.engine as DebugEngine))) {
+        this.sendEvent(new OutputEvent(`bootscope: ${outcome.description}\n`, 'console'));
+      }
+      this.sendEvent(this.stoppedEvent(outcome.reason, outcome.description, outcome.hitBreakpointIds));
+      this.sendStatus();
+    });
   }
 
   /**
@@ -335,7 +341,7 @@ export class BootscopeDebugSession extends DebugSession {
     ev.body.allThreadsStopped = true;
     if (description) ev.body.description = description;
     if (hitBreakpointIds?.length) ev.body.hitBreakpointIds = hitBreakpointIds;
-    if (this.execution && !this.hasSourceAt(this.execution.pc)) {
+    if (this.engine && !this.hasSourceAt(this.engine.pc)) {
       ev.body.reason = 'instruction breakpoint';
       ev.body.description = description ?? `Paused on ${reason}`;
     }
@@ -344,12 +350,8 @@ export class BootscopeDebugSession extends DebugSession {
 
   /** True when the DWARF line of `pc` names a file found on disk (see sourceFor). */
   private hasSourceAt(pc: bigint): boolean {
-    const loc = (this.session?.symbols as ProgramSymbols | undefined)?.lineAt(pc);
+    const loc = this.engine?.symbols?.lineAt(pc);
     return loc !== undefined && this.sourceFor(loc.file) !== undefined;
-  }
-
-  private onRecordingLimit(reason: RunResult['reason']): void {
-    if (reason === 'max-instructions' || reason === 'time-limit') this.session?.recorder.setRecording(false);
   }
 
   private startProgress(): void {
@@ -366,47 +368,25 @@ export class BootscopeDebugSession extends DebugSession {
     this.progressId = undefined;
   }
 
-  private onProgress(p: RecorderProgress): void {
-    this.lastProgress = p;
-    if (this.progressId !== undefined) {
-      this.sendEvent(new ProgressUpdateEvent(this.progressId,
-        `${p.instructions.toLocaleString('en-US')} instructions · ${Math.round(p.rate).toLocaleString('en-US')}/s · ${p.stage} · ${p.functionName}`));
-    }
-    this.sendStatus();
-  }
-
   private status(stateOverride?: ExecutionState): RecordingStatus {
-    const s = this.session;
-    const ex = this.execution;
-    const recording = s?.recorder.isRecording ?? false;
-    const state: ExecutionState = stateOverride ?? (this.terminated ? 'terminated' : !ex ? 'starting' : ex.running ? (recording ? 'recording' : 'running') : 'stopped');
-    return {
-      state,
-      recording,
-      sessionId: s?.sessionId,
-      database: this.config?.database ?? '',
-      instructions: s?.recorder.instructionCount ?? 0,
-      rate: state === 'recording' ? this.lastProgress?.rate ?? 0 : 0,
-      stage: s?.recorder.currentStage ?? '',
-      snapshots: s?.recorder.snapshots ?? 0,
-      lastSnapshotId: s?.recorder.lastSnapshot,
-      pc: ex && !ex.running ? hex(ex.pc) : this.lastProgress ? hex(this.lastProgress.pc) : undefined,
-    };
+    const e = this.engine;
+    if (!e) return { state: this.terminated ? 'terminated' : 'starting', recording: false, sessionId: undefined, database: '', instructions: 0, rate: 0, stage: '', snapshots: 0, lastSnapshotId: undefined, pc: undefined };
+    const st = e.status(this.terminated);
+    return stateOverride ? { ...st, state: stateOverride } : st;
   }
 
   private sendStatus(stateOverride?: ExecutionState): void {
-    if (stateOverride === 'running' && this.session?.recorder.isRecording) stateOverride = 'recording';
+    if (stateOverride === 'running' && this.engine?.status(false).recording) stateOverride = 'recording';
     this.sendEvent(new Event(CustomEvent.status, this.status(stateOverride)));
   }
 
   // ---- threads, stack, scopes, variables ---------------------------------------------------------------------
 
   private async refreshThreads(): Promise<void> {
-    const t = this.session?.target;
-    if (!t) return;
-    const ids = await t.threads();
+    const e = this.engine;
+    if (!e) return;
+    const { ids, current } = await e.threads();
     for (const id of ids) if (!this.threadIds.includes(id)) this.threadIds.push(id);
-    const current = await t.currentThread().catch(() => '');
     const index = this.threadIds.indexOf(current);
     this.currentThread = index >= 0 ? index + 1 : 1;
   }
@@ -420,13 +400,12 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   protected override async stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session) return;
+    const e = this.requireStopped(response);
+    if (!e) return;
     try {
-      let registers = ex.registers;
-      if (args.threadId !== this.currentThread) registers = await this.registersOfThread(args.threadId);
-      const symbols = this.session.symbols as ProgramSymbols | undefined;
-      const pcs = await unwind({ arch: ex.arch, registers, symbols, readMemory: (a, n) => this.session!.target.readMemory(a, n) });
+      const registers = args.threadId === this.currentThread ? e.registers : await this.registersOfThread(args.threadId);
+      const symbols = e.symbols;
+      const pcs = await unwind({ conventions: e.conventions, pcRegister: e.pcRegister, registers, symbols, readMemory: (a, n) => e.readMemory(a, n) });
       const frames = pcs.map((f, depth) => {
         const fn = symbols?.functionAt(f.pc);
         const name = fn ? (f.pc === fn.start ? fn.name : `${fn.name}+0x${(f.pc - fn.start).toString(16)}`) : `0x${f.pc.toString(16)}`;
@@ -445,37 +424,28 @@ export class BootscopeDebugSession extends DebugSession {
       const count = args.levels ? args.levels : frames.length;
       response.body = { stackFrames: frames.slice(start, start + count), totalFrames: frames.length };
       this.sendResponse(response);
-    } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Request, format: errorMessage(e).replace(/[{}]/g, ''), showUser: false });
+    } catch (err) {
+      this.fail(response, err, { showUser: false });
     }
   }
 
-  /** Registers of another vCPU: select it for `g` with Hg, read, select the stopped one again. */
-  private async registersOfThread(threadId: number): Promise<ReadonlyMap<string, bigint>> {
-    const t = (this.session as RecordingSession).target;
+  private registersOfThread(threadId: number): Promise<ReadonlyMap<string, bigint>> {
     const id = this.threadIds[threadId - 1];
-    const current = this.threadIds[this.currentThread - 1];
-    if (!id) throw new BootscopeError(ErrorCode.Target, `no thread ${threadId}`);
-    await t.request(`Hg${id}`);
-    try {
-      return t.decodeRegisters(await t.readRegisters());
-    } finally {
-      if (current) await t.request(`Hg${current}`);
-    }
+    if (!id) return Promise.reject(new BootscopeError(ErrorCode.Target, `no thread ${threadId}`));
+    return (this.engine as DebugEngine).registersOfThread(id);
   }
 
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
-    const ex = this.execution;
-    const s = this.session;
-    if (!ex || !s) { this.sendErrorResponse(response, { id: ErrorId.NoSession, format: 'no live bootscope session' }); return; }
+    const e = this.engine;
+    if (!e) { this.fail(response, new BootscopeError(ErrorCode.Usage, 'no live bootscope session'), { showUser: false }); return; }
     const threadId = Math.floor(args.frameId / FRAME_STRIDE);
-    const groups = groupRegisters(s.target.layout);
+    const groups = groupRegisters({ registers: e.registerInfo });
     const scopes: DebugProtocol.Scope[] = [
       new Scope('Registers', this.variableHandles.create(() => this.coreRegisterVariables(groups.core, threadId)), false),
-      new Scope('Boot', this.variableHandles.create(() => Promise.resolve(this.bootVariables())), false),
+      new Scope('Boot', this.variableHandles.create(() => Promise.resolve(e.bootVariables().map((v) => ({ ...v, variablesReference: 0 })))), false),
     ];
     if (groups.fpSimd.length) {
-      // Read on demand with `p` (expensive: VS Code fetches it only when expanded).
+      // Read on demand (expensive: VS Code fetches it only when expanded).
       scopes.push(new Scope('FP/SIMD', this.variableHandles.create(() => this.fpVariables(groups.fpSimd)), true));
     }
     response.body = { scopes };
@@ -483,14 +453,14 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   private async coreRegisterVariables(core: RegisterInfo[], threadId: number): Promise<DebugProtocol.Variable[]> {
-    const ex = this.execution as Execution;
-    const values = threadId === this.currentThread ? ex.registers : await this.registersOfThread(threadId);
+    const e = this.engine as DebugEngine;
+    const values = threadId === this.currentThread ? e.registers : await this.registersOfThread(threadId);
     return core.filter((r) => values.has(r.name)).map((r) => {
       const value = values.get(r.name) as bigint;
-      if (r.name === ex.statusRegister) {
-        const fields = statusFields(ex.arch, value);
+      if (r.name === e.statusRegister) {
+        const fields = statusFields(e.arch, value);
         return {
-          name: r.name, value: describeStatus(ex.arch, value), type: 'status register', evaluateName: `$${r.name}`,
+          name: r.name, value: describeStatus(e.arch, value), type: 'status register', evaluateName: `$${r.name}`,
           variablesReference: this.variableHandles.create(() => Promise.resolve(fields.map((f) => ({ name: f.name, value: f.value, variablesReference: 0 })))),
         };
       }
@@ -506,28 +476,14 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   private async fpVariables(regs: RegisterInfo[]): Promise<DebugProtocol.Variable[]> {
-    const t = (this.session as RecordingSession).target;
-    const values = await Promise.all(regs.map((r) => t.readRegister(r.regnum).catch(() => undefined)));
+    const e = this.engine as DebugEngine;
+    const values = await Promise.all(regs.map((r) => e.readRegister(r).catch((err: unknown) => errorMessage(err))));
     return regs.map((r, i) => {
       const v = values[i];
-      return v === undefined
-        ? { name: r.name, value: '(not readable)', variablesReference: 0 }
+      return typeof v === 'string'
+        ? { name: r.name, value: `(not readable: ${v})`, variablesReference: 0 }
         : { name: r.name, value: hex(v, r.bitsize), type: r.type, variablesReference: 0, evaluateName: `$${r.name}` };
     });
-  }
-
-  private bootVariables(): DebugProtocol.Variable[] {
-    const st = this.status();
-    const s = this.session as RecordingSession;
-    const fn = (s.symbols as ProgramSymbols | undefined)?.functionAt((this.execution as Execution).pc);
-    return [
-      { name: 'stage', value: st.stage || '(none yet)', variablesReference: 0 },
-      { name: 'instructions recorded', value: st.instructions.toLocaleString('en-US'), variablesReference: 0 },
-      { name: 'recording', value: st.recording ? 'on' : 'off', variablesReference: 0 },
-      { name: 'last snapshot', value: st.lastSnapshotId === undefined ? '(none)' : `#${st.lastSnapshotId} (${st.snapshots} this session)`, variablesReference: 0 },
-      { name: 'function', value: fn?.name ?? 'unknown', variablesReference: 0 },
-      { name: 'session', value: `${st.sessionId} in ${path.basename(st.database)}`, variablesReference: 0 },
-    ];
   }
 
   protected override async variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): Promise<void> {
@@ -536,54 +492,49 @@ export class BootscopeDebugSession extends DebugSession {
       response.body = { variables: provider ? await provider() : [] };
       this.sendResponse(response);
     } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Request, format: errorMessage(e).replace(/[{}]/g, '') });
+      this.fail(response, e, { showUser: false });
     }
   }
 
   protected override async setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session) return;
+    const e = this.requireStopped(response);
+    if (!e) return;
     try {
-      const t = this.session.target;
-      const reg = t.register(args.name);
+      if (!hasTargetWrites(e)) throw new BootscopeError(ErrorCode.Usage, 'a replay shows the recorded state; it cannot be changed');
       const value = (await this.evaluator().evaluate(args.value)).value;
-      await t.writeRegister(reg.regnum, value);
-      await ex.refresh();
-      ex.markRecorderStale();
-      const written = reg.gOffset !== undefined ? ex.registers.get(reg.name) ?? value : await t.readRegister(reg.regnum);
-      response.body = { value: reg.name === ex.statusRegister ? describeStatus(ex.arch, written) : hex(written, reg.bitsize) };
+      const info = e.registerInfo.find((r) => r.name === args.name);
+      const written = await e.writeRegister(args.name, value);
+      response.body = { value: args.name === e.statusRegister ? describeStatus(e.arch, written) : hex(written, info?.bitsize) };
       this.sendResponse(response);
-      if (reg.name === ex.pcRegister) this.sendEvent(new InvalidatedEvent(['stacks']));
-    } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Evaluate, format: `cannot set ${args.name}: ${errorMessage(e)}`.replace(/[{}]/g, ''), showUser: true });
+      if (args.name === e.pcRegister) this.sendEvent(new InvalidatedEvent(['stacks']));
+    } catch (err) {
+      this.fail(response, err, { prefix: `cannot set ${args.name}` });
     }
   }
 
   // ---- evaluate -------------------------------------------------------------------------------------------------
 
   private evaluator(): ExpressionEvaluator {
-    const ex = this.execution as Execution;
-    const s = this.session as RecordingSession;
+    const e = this.engine as DebugEngine;
     const byLower = new Map<string, bigint>();
-    for (const [k, v] of ex.registers) byLower.set(k.toLowerCase(), v);
-    const layout = s.target.layout;
+    for (const [k, v] of e.registers) byLower.set(k.toLowerCase(), v);
     const env: EvaluationEnvironment = {
-      pointerSize: ex.arch === 'aarch64' ? 8 : 4,
+      pointerSize: e.conventions.pointerSize,
       register: (name) => {
         const v = byLower.get(name.toLowerCase());
         if (v === undefined) return undefined;
-        const info = layout.byName.get(name) ?? layout.registers.find((r) => r.name.toLowerCase() === name.toLowerCase());
+        const info = e.registerInfo.find((r) => r.name === name) ?? e.registerInfo.find((r) => r.name.toLowerCase() === name.toLowerCase());
         return { value: v, bits: info?.bitsize ?? 32 };
       },
       symbol: (name) => this.symbol(name),
-      readMemory: (address, length) => s.target.readMemory(address, length),
+      readMemory: (address, length) => e.readMemory(address, length),
     };
     return new ExpressionEvaluator(env);
   }
 
   /** Data and function symbols by name, with their sizes (ELF symbol table). */
   private symbol(name: string): SymbolInfo | undefined {
-    const symbols = this.session?.symbols as ProgramSymbols | undefined;
+    const symbols = this.engine?.symbols;
     if (!symbols) return undefined;
     if (!this.symbolIndex) {
       this.symbolIndex = new Map();
@@ -591,7 +542,7 @@ export class BootscopeDebugSession extends DebugSession {
         for (const sym of elf.symbols) {
           if (!sym.name || sym.sectionIndex === 0 || this.symbolIndex.has(sym.name)) continue;
           if (sym.type !== 'object' && sym.type !== 'func' && sym.type !== 'notype') continue;
-          const address = sym.type === 'func' && elf.machine === 'arm' ? sym.value & ~1n : sym.value;
+          const address = sym.type === 'func' ? (this.engine as DebugEngine).conventions.returnAddress(sym.value) : sym.value;
           this.symbolIndex.set(sym.name, { address, size: sym.size, kind: sym.type === 'func' ? 'function' : sym.type === 'object' ? 'object' : 'other' });
         }
       }
@@ -603,13 +554,14 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   protected override async evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session) return;
+    const e = this.requireStopped(response);
+    if (!e) return;
     const expr = args.expression.trim();
     try {
       if (args.context === 'repl' && /^monitor\s+/.test(expr)) {
         // `monitor info mtree` etc.: QEMU's HMP through qRcmd.
-        const out = await this.session.target.monitor(expr.replace(/^monitor\s+/, ''));
+        if (!hasTargetWrites(e)) throw new BootscopeError(ErrorCode.Usage, 'monitor commands need a live QEMU; a replay has none');
+        const out = await e.monitor(expr.replace(/^monitor\s+/, ''));
         response.body = { result: out.trimEnd() || '(no output)', variablesReference: 0 };
         this.sendResponse(response);
         return;
@@ -621,8 +573,8 @@ export class BootscopeDebugSession extends DebugSession {
       else if (r.address !== undefined && !/^\s*\*/.test(expr)) result += ` @ 0x${r.address.toString(16)}`;
       response.body = { result, type: typeName(r.type), variablesReference: 0, memoryReference: memoryAddress === undefined ? undefined : hex(memoryAddress) };
       this.sendResponse(response);
-    } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Evaluate, format: errorMessage(e).replace(/[{}]/g, ''), showUser: false });
+    } catch (err) {
+      this.fail(response, err, { showUser: false });
     }
   }
 
@@ -638,12 +590,13 @@ export class BootscopeDebugSession extends DebugSession {
    */
   private sourceFor(file: string): Source | undefined {
     let resolved = this.resolvedSources.get(file);
+    const elf = this.engine?.elfPath;
     if (resolved === undefined) {
       resolved = '';
       if (path.isAbsolute(file)) {
         if (existsSync(file)) resolved = file;
-      } else if (this.config?.elf) {
-        for (let dir = path.dirname(path.resolve(this.config.elf)); ; dir = path.dirname(dir)) {
+      } else if (elf) {
+        for (let dir = path.dirname(path.resolve(elf)); ; dir = path.dirname(dir)) {
           const candidate = path.join(dir, file);
           if (existsSync(candidate)) { resolved = candidate; break; }
           if (path.dirname(dir) === dir) break;
@@ -651,13 +604,12 @@ export class BootscopeDebugSession extends DebugSession {
       }
       this.resolvedSources.set(file, resolved);
       if (!resolved) {
-        const where = path.isAbsolute(file) || !this.config?.elf ? '' : ` (looked under ${path.dirname(path.resolve(this.config.elf))} and its parent folders)`;
+        const where = path.isAbsolute(file) || !elf ? '' : ` (looked under ${path.dirname(path.resolve(elf))} and its parent folders)`;
         this.sendEvent(new OutputEvent(`bootscope: source file ${file} named by the ELF's debug info was not found${where}; showing disassembly for code from it\n`, 'console'));
       }
     }
     return resolved ? new Source(path.basename(resolved), this.convertDebuggerPathToClient(resolved)) : undefined;
   }
-
   private toDapBreakpoint(bp: CodeBreakpoint): DebugProtocol.Breakpoint {
     const out = new Breakpoint(bp.verified) as DebugProtocol.Breakpoint;
     out.id = bp.id;
@@ -680,7 +632,7 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   protected override breakpointLocationsRequest(response: DebugProtocol.BreakpointLocationsResponse, args: DebugProtocol.BreakpointLocationsArguments): void {
-    const symbols = this.session?.symbols as ProgramSymbols | undefined;
+    const symbols = this.engine?.symbols;
     const file = args.source.path ? this.convertClientPathToDebugger(args.source.path) : '';
     const first = this.convertClientLineToDebugger(args.line);
     const last = args.endLine ? this.convertClientLineToDebugger(args.endLine) : first;
@@ -702,6 +654,7 @@ export class BootscopeDebugSession extends DebugSession {
     this.sendResponse(response);
   }
 
+
   protected override async dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse, args: DebugProtocol.DataBreakpointInfoArguments): Promise<void> {
     const accessTypes: DebugProtocol.DataBreakpointAccessType[] = ['write', 'read', 'readWrite'];
     try {
@@ -714,11 +667,11 @@ export class BootscopeDebugSession extends DebugSession {
         // Variables in our views are registers: QEMU has no register watchpoints.
         response.body = { dataId: null, description: 'registers cannot be watched; watch a memory address instead (e.g. *(uint32_t*)0x41000000)' };
       } else {
-        const ex = this.execution;
-        if (!ex || ex.running) throw new BootscopeError(ErrorCode.Target, 'pause the guest first');
+        const e = this.engine;
+        if (!e || e.running) throw new BootscopeError(ErrorCode.Target, 'pause the guest first');
         const r = await this.evaluator().evaluate(args.name);
         const address = r.address ?? r.value;
-        const size = r.type.kind === 'int' ? r.type.size : ex.arch === 'aarch64' ? 8 : 4;
+        const size = r.type.kind === 'int' ? r.type.size : e.conventions.pointerSize;
         response.body = { dataId: formatDataId(address, size), description: `${args.name} (${size} bytes at ${hex(address)})`, accessTypes };
       }
     } catch (e) {
@@ -728,8 +681,6 @@ export class BootscopeDebugSession extends DebugSession {
   }
 
   protected override async setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse, args: DebugProtocol.SetDataBreakpointsArguments): Promise<void> {
-    const t = this.session?.target;
-    const ex = this.execution;
     const wanted: DataBreakpoint[] = args.breakpoints.map((b) => {
       const parsed = parseDataId(b.dataId);
       const access: WatchAccess = b.accessType ?? 'write';
@@ -737,24 +688,8 @@ export class BootscopeDebugSession extends DebugSession {
         ? { id: this.breakpoints.newDataBreakpointId(), address: parsed.address, size: parsed.size, access, verified: false }
         : { id: this.breakpoints.newDataBreakpointId(), address: 0n, size: 0, access, verified: false, message: `bad data id ${b.dataId}` };
     });
-    if (t && ex && !this.terminated) {
-      await ex.whileHalted(async () => {
-        for (const old of this.insertedWatchpoints) await t.removeBreakpoint(watchpointType(old.access), old.address, old.size).catch(() => undefined);
-        this.insertedWatchpoints = [];
-        for (const d of wanted) {
-          if (d.size === 0) continue;
-          try {
-            d.verified = await t.insertBreakpoint(watchpointType(d.access), d.address, d.size);
-            if (d.verified) this.insertedWatchpoints.push(d);
-            else d.message = `this gdbstub does not support ${d.access} watchpoints (Z${watchpointType(d.access)})`;
-          } catch (e) {
-            d.message = errorMessage(e);
-          }
-        }
-      });
-    } else {
-      for (const d of wanted) d.message ??= 'no live bootscope session';
-    }
+    if (this.engine && !this.terminated) await this.engine.setDataBreakpoints(wanted);
+    else for (const d of wanted) d.message ??= 'no live bootscope session';
     this.breakpoints.setDataBreakpoints(wanted);
     response.body = { breakpoints: wanted.map((d) => ({ id: d.id, verified: d.verified, message: d.message })) };
     this.sendResponse(response);
@@ -766,70 +701,58 @@ export class BootscopeDebugSession extends DebugSession {
   private memoryAddress(response: DebugProtocol.Response, args: { memoryReference: string; offset?: number }): bigint | undefined {
     const base = parseAddress(args.memoryReference);
     if (base === undefined) {
-      this.sendErrorResponse(response, { id: ErrorId.Memory, format: `memory reference ${args.memoryReference} is not an address` });
+      this.fail(response, new BootscopeError(ErrorCode.Usage, `memory reference ${args.memoryReference} is not an address`), { showUser: false });
       return undefined;
     }
     return base + BigInt(args.offset ?? 0);
   }
 
   protected override async readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session) return;
+    const e = this.requireStopped(response);
+    if (!e) return;
     const address = this.memoryAddress(response, args);
     if (address === undefined) return;
     const count = Math.min(args.count, 1 << 20);
-    const t = this.session.target;
-    let data: Uint8Array;
     try {
-      data = await t.readMemory(address, count);
-    } catch {
-      // Part of the range is unmapped: return the readable prefix, chunk by chunk.
-      const parts: Uint8Array[] = [];
-      let got = 0;
-      const chunk = 256;
-      while (got < count) {
-        const n = Math.min(chunk, count - got);
-        try { parts.push(await t.readMemory(address + BigInt(got), n)); got += n; } catch { break; }
-      }
-      data = Buffer.concat(parts);
+      // The readable prefix; the rest is unmapped (live) or was never captured (replay): unreadableBytes.
+      const data = await e.readMemoryPrefix(address, count);
+      response.body = { address: hex(address), data: Buffer.from(data).toString('base64'), unreadableBytes: count - data.length };
+      this.sendResponse(response);
+    } catch (err) {
+      this.fail(response, err, { showUser: false });
     }
-    response.body = { address: hex(address), data: Buffer.from(data).toString('base64'), unreadableBytes: count - data.length };
-    this.sendResponse(response);
   }
 
   protected override async writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session) return;
+    const e = this.requireStopped(response);
+    if (!e) return;
     const address = this.memoryAddress(response, args);
     if (address === undefined) return;
     const data = Buffer.from(args.data, 'base64');
     try {
-      await this.session.target.writeMemory(address, data);
+      if (!hasTargetWrites(e)) throw new BootscopeError(ErrorCode.Usage, 'a replay shows the recorded memory; it cannot be changed');
+      await e.writeMemory(address, data);
       response.body = { bytesWritten: data.length };
       this.sendResponse(response);
       this.sendEvent(new MemoryEvent(hex(address), 0, data.length));
-    } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Memory, format: `cannot write ${data.length} bytes at ${hex(address)}: ${errorMessage(e)}`.replace(/[{}]/g, ''), showUser: true });
+    } catch (err) {
+      this.fail(response, err, { prefix: `cannot write ${data.length} bytes at ${hex(address)}` });
     }
   }
 
   protected override async disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): Promise<void> {
-    const ex = this.requireStopped(response);
-    if (!ex || !this.session || !this.disassembler) return;
-    const base = parseAddress(args.memoryReference);
-    if (base === undefined) {
-      this.sendErrorResponse(response, { id: ErrorId.Memory, format: `memory reference ${args.memoryReference} is not an address` });
-      return;
-    }
+    const e = this.requireStopped(response);
+    if (!e) return;
+    const base = this.memoryAddress(response, { memoryReference: args.memoryReference });
+    if (base === undefined) return;
     try {
-      const symbols = this.session.symbols as ProgramSymbols | undefined;
       const rows = await disassemble({
-        arch: ex.arch,
-        disassembler: this.disassembler,
-        symbols,
-        currentPc: ex.pc,
-        currentThumb: ex.thumb,
-        readMemory: (a, n) => this.session!.target.readMemory(a, n),
+        arch: e.arch,
+        disassembler: await this.disassembler(),
+        symbols: e.symbols,
+        currentPc: e.pc,
+        currentThumb: e.thumb,
+        readMemory: (a, n) => e.readMemory(a, n),
       }, base + BigInt(args.offset ?? 0), args.instructionOffset ?? 0, args.instructionCount);
       response.body = {
         instructions: rows.map((r) => {
@@ -845,24 +768,36 @@ export class BootscopeDebugSession extends DebugSession {
         }),
       };
       this.sendResponse(response);
-    } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Memory, format: errorMessage(e).replace(/[{}]/g, '') });
+    } catch (err) {
+      this.fail(response, err, { showUser: false });
     }
+  }
+
+  private disassemblerInstance: Promise<Disassembler> | undefined;
+  private disassembler(): Promise<Disassembler> {
+    this.disassemblerInstance ??= Disassembler.create();
+    return this.disassemblerInstance;
   }
 
   // ---- custom requests ------------------------------------------------------------------------------------------------
 
   protected override async customRequest(command: string, response: DebugProtocol.Response, args: unknown): Promise<void> {
-    const s = this.session;
-    const ex = this.execution;
-    if (command !== CustomRequest.recordingStatus && (!s || !ex || this.terminated)) {
-      this.sendErrorResponse(response, { id: ErrorId.NoSession, format: 'no live bootscope session', showUser: true });
+    const e = this.engine;
+    if (command === CustomRequest.recordingStatus) {
+      response.body = this.status();
+      this.sendResponse(response);
+      return;
+    }
+    if (!Object.values(CustomRequest).includes(command as typeof CustomRequest[keyof typeof CustomRequest])) {
+      super.customRequest(command, response, args);
       return;
     }
     try {
+      if (!e || this.terminated) throw new BootscopeError(ErrorCode.Usage, 'no live bootscope session');
       switch (command) {
         case CustomRequest.captureSnapshot: {
-          const body = await (ex as Execution).whileHalted(() => this.captureSnapshot());
+          if (!hasRecordingControl(e)) throw new BootscopeError(ErrorCode.Usage, 'a replay cannot capture snapshots: it shows what was recorded');
+          const body = await e.captureSnapshot();
           response.body = body;
           this.sendResponse(response);
           this.sendEvent(new Event(CustomEvent.snapshotCaptured, body));
@@ -871,37 +806,38 @@ export class BootscopeDebugSession extends DebugSession {
         }
         case CustomRequest.startRecording:
         case CustomRequest.stopRecording: {
-          const on = command === CustomRequest.startRecording;
-          // While running, halt at the next instruction boundary so the run switches between `c` and
-          // recorded single steps.
-          await (ex as Execution).whileHalted(async () => (s as RecordingSession).recorder.setRecording(on));
+          if (!hasRecordingControl(e)) throw new BootscopeError(ErrorCode.Usage, 'a replay does not record');
+          await e.setRecording(command === CustomRequest.startRecording);
           response.body = this.status();
           this.sendResponse(response);
           this.sendStatus();
           this.sendEvent(new InvalidatedEvent(['variables'])); // the Boot group shows `recording = on|off`
           return;
         }
-        case CustomRequest.recordingStatus:
-          response.body = this.status();
+        case CustomRequest.goto: {
+          if (!hasTimeTravel(e)) throw new BootscopeError(ErrorCode.Usage, 'Go to Instruction needs a replay session (Recordings view → Replay in Debugger)');
+          if (e.running) throw new BootscopeError(ErrorCode.Usage, 'the replay is running; pause it first');
+          const target = parseGotoTarget(args);
+          this.variableHandles.reset();
+          const outcome = await e.goto(target);
+          response.body = { sequenceNumber: e.position };
           this.sendResponse(response);
+          if (outcome.kind === 'stopped') this.reportStop(outcome);
           return;
-        default:
-          void args;
-          super.customRequest(command, response, args);
+        }
       }
-    } catch (e) {
-      this.sendErrorResponse(response, { id: ErrorId.Request, format: errorMessage(e).replace(/[{}]/g, ''), showUser: true });
+    } catch (err) {
+      this.fail(response, err);
     }
   }
+}
 
-  private async captureSnapshot(): Promise<SnapshotCaptured> {
-    const s = this.session as RecordingSession;
-    const ex = this.execution as Execution;
-    await ex.syncRecorderForSnapshot();
-    const snapshotId = await s.recorder.captureSnapshot('manual');
-    if (snapshotId === undefined && this.config?.regions.length === 0) {
-      this.sendEvent(new OutputEvent('bootscope: the configuration has no "regions", so a snapshot has nothing to capture\n', 'console'));
-    }
-    return { snapshotId, sessionId: s.sessionId, database: s.config.database, sequenceNumber: s.recorder.instructionCount };
-  }
+/** The `bootscope/goto` arguments: `{ sequenceNumber }`, `{ stage, visit? }` or `{ snapshotId }`. */
+function parseGotoTarget(args: unknown): GotoTarget {
+  const a = (typeof args === 'object' && args !== null ? args : {}) as Record<string, unknown>;
+  const whole = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+  if (whole(a.sequenceNumber)) return { sequenceNumber: a.sequenceNumber };
+  if (whole(a.snapshotId)) return { snapshotId: a.snapshotId };
+  if (typeof a.stage === 'string' && a.stage) return { stage: a.stage, visit: whole(a.visit) ? a.visit : undefined };
+  throw new BootscopeError(ErrorCode.Usage, `${CustomRequest.goto} needs { sequenceNumber: N }, { stage: "name", visit?: N } or { snapshotId: N } with positive whole numbers; got ${JSON.stringify(args)}`);
 }

@@ -5,22 +5,13 @@
 // "insert breakpoint"; inserted only while running, as gdb does, so single steps never trip over them).
 import { BootscopeError, ErrorCode, errorMessage } from '../common/errors';
 import type { Arch } from '../common/config';
-import { decodeStatus, registerForRole, type Disassembler } from '../arch';
+import { archConventions, decodeStatus, registerForRole, type ArchConventions, type Disassembler } from '../arch';
 import type { ProgramSymbols } from '../symbols';
 import type { GdbTarget } from '../target/target';
 import type { StopReply } from '../rsp/stopReply';
 import type { Recorder, RunResult } from '../recorder/recorder';
 import type { BreakpointTable } from './breakpoints';
-
-export type StepKind = 'stepIn' | 'next' | 'stepOut';
-export type Granularity = 'instruction' | 'line';
-
-/** DAP StoppedEvent reasons we use. */
-export type StopReason = 'entry' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' | 'step' | 'pause';
-
-export type Outcome =
-  | { kind: 'stopped'; reason: StopReason; description?: string; hitBreakpointIds?: number[] }
-  | { kind: 'exited'; description: string; error?: boolean };
+import type { Granularity, Outcome, StepKind, StopReason } from './engine';
 
 /** Upper bound of instructions one line step may take before it stops and says so. */
 const MAX_LINE_STEP_INSTRUCTIONS = 200_000;
@@ -35,13 +26,9 @@ export interface ExecutionOptions {
   onRecordingLimit?: (reason: RunResult['reason']) => void;
 }
 
-/** A CALL instruction whose return lands at pc + size (ARM/Thumb BL/BLX, A64 BL/BLR and PAC variants). */
-export function isCall(mnemonic: string): boolean {
-  return /^(bl|blx)(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?(\.w)?$/i.test(mnemonic) || /^blr/i.test(mnemonic);
-}
-
 export class Execution {
   readonly arch: Arch;
+  readonly conventions: ArchConventions;
   private registers_ = new Map<string, bigint>();
   private running_ = false;
   private userPause = false;
@@ -59,6 +46,7 @@ export class Execution {
 
   constructor(private readonly o: ExecutionOptions) {
     this.arch = o.target.arch;
+    this.conventions = archConventions(this.arch);
     const names = o.target.layout.registers.map((r) => r.name);
     const pc = registerForRole(this.arch, 'pc', names);
     if (!pc) throw new BootscopeError(ErrorCode.Target, `the target description of ${o.target.endpoint} has no program counter register`);
@@ -206,7 +194,7 @@ export class Execution {
   /** One instruction, or a whole call when the instruction is a call (stop at the return address). */
   private async stepOverInstruction(): Promise<RunStop> {
     const call = await this.currentInstruction();
-    if (!call || !isCall(call.mnemonic)) return this.stepInstruction();
+    if (!call || !this.conventions.isCall(call.mnemonic)) return this.stepInstruction();
     const returnAddress = this.pc + BigInt(call.size);
     return this.runUntil(this.o.breakpoints.addresses(), returnAddress);
   }
@@ -216,7 +204,7 @@ export class Execution {
     if (lr === undefined) return { kind: 'stopped', reason: 'step', description: 'no link register in this target description' };
     // The return address is LR while the function has not called anything yet (and LR is what a
     // non-leaf function pushed and pops back): reliable at function entry, a best effort elsewhere.
-    const returnAddress = this.arch === 'arm' ? lr & ~1n : lr;
+    const returnAddress = this.conventions.returnAddress(lr);
     const r = await this.runUntil(this.o.breakpoints.addresses(), returnAddress);
     return this.finish(r, 'step');
   }
@@ -335,12 +323,11 @@ export class Execution {
     }
   }
 
-  /** Z0 `kind` is the breakpoint length: 2 for Thumb code, 4 for A32/A64. */
+  /** Z0 `kind` (the breakpoint length) for the code at `address`: Thumb or not from the ELF's mapping symbols. */
   private breakpointKind(address: bigint): number {
-    if (this.arch !== 'arm') return 4;
     const code = this.o.symbols?.codeKindAt(address);
-    if (code !== undefined) return code === 'thumb' ? 2 : 4;
-    return this.o.symbols?.functionAt(address)?.thumb ? 2 : 4;
+    const thumb = code !== undefined ? code === 'thumb' : this.o.symbols?.functionAt(address)?.thumb ?? false;
+    return this.conventions.breakpointKind(thumb);
   }
 
   private fromStop(stop: StopReply, addresses: Set<bigint>): RunStop {

@@ -3,7 +3,7 @@
 // mode, exception level, Thumb state, condition flags and exception masks (ARM ARM D1.7 / G1.9.3).
 import type { Arch } from '../common/config';
 import { decodeStatus } from '../arch';
-import type { RegisterInfo, RegisterLayout } from '../rsp/targetXml';
+import type { RegisterInfo } from '../rsp/targetXml';
 
 export interface RegisterGroups {
   /** The general-purpose core registers (carried in `g`). */
@@ -14,7 +14,7 @@ export interface RegisterGroups {
 
 const FP_FEATURE = /\.(vfp|fpu|neon|sve|simd)\b|vfp|fpu|neon|sve/i;
 
-export function groupRegisters(layout: RegisterLayout): RegisterGroups {
+export function groupRegisters(layout: { readonly registers: readonly RegisterInfo[] }): RegisterGroups {
   const core: RegisterInfo[] = [];
   const fpSimd: RegisterInfo[] = [];
   const seen = new Set<string>();
