@@ -200,10 +200,10 @@ export interface QueryResult {
   truncated: boolean;
 }
 
-type Row = Record<string, SQLiteValue>;
+export type Row = Record<string, SQLiteValue>;
 
 /** A cached statement: integers read as bigint (addresses may exceed 2^53), rows as objects. */
-interface RowStatement {
+export interface RowStatement {
   run(values?: readonly SQLiteValue[]): { changes: number | bigint; lastInsertRowid: number | bigint };
   all(values?: readonly SQLiteValue[]): Row[];
   get(values?: readonly SQLiteValue[]): Row | null;
@@ -693,6 +693,23 @@ export class RecordingStore {
     return num(this.stmt('INSERT INTO region_blobs (md5, size, data) VALUES (?, ?, ?)').run([md5, data.byteLength, data]).lastInsertRowid);
   }
 
+  /**
+   * Marks that the guest ran instructions that were not recorded after step `afterSequenceNumber` (0: before
+   * the first) and before the next recorded step (a trace_gaps row): memory and registers across it are not
+   * the effect of the recorded steps. `instructionsSkipped` when known, else null. Pending steps are
+   * committed first, so a reader sees the gap with the steps before it.
+   */
+  addTraceGap(sessionId: number, afterSequenceNumber: number, reason: string, instructionsSkipped: number | null = null): void {
+    this.assertWritable();
+    this.flush();
+    try {
+      this.transaction(() => this.stmt('INSERT INTO trace_gaps (session_id, after_sequence_number, reason, instructions_skipped) VALUES (?, ?, ?, ?)')
+        .run([sessionId, afterSequenceNumber, reason, instructionsSkipped]));
+    } catch (e) {
+      throw this.databaseError(`marking a trace gap after step ${afterSequenceNumber} of session ${sessionId}`, e);
+    }
+  }
+
   addMetric(sessionId: number, name: string, value: number, unit?: string): void {
     this.assertWritable();
     this.stmt('INSERT INTO metrics (session_id, name, value, unit, recorded_at) VALUES (?, ?, ?, ?, ?)')
@@ -832,6 +849,15 @@ export class RecordingStore {
       if (opts.withData) info.data = blobOrNull(r.data) ?? new Uint8Array();
       return info;
     });
+  }
+
+  /**
+   * A cached read statement on this connection, for the store's own read modules (history.ts): integers
+   * read as bigint, rows as objects. Pending steps are committed first, as for every read.
+   */
+  readStatement(sql: string): RowStatement {
+    this.beforeRead();
+    return this.stmt(sql);
   }
 
   /** Full register state at step `sequenceNumber` (from the nearest keyframe at or before it). */
