@@ -195,7 +195,8 @@ struct vcpu_state {
     GByteArray *scratch;
 };
 
-static const char *const *core_regs;
+/* The registers recorded: the core set, then any `regs_extra=` names (NULL-terminated). */
+static const char **core_regs;
 static bool target_aarch64;
 /* DC ZVA zeroes a block (DCZID_EL0: 4 << BS bytes) without a memory callback from QEMU: the plugin writes
  * its MEMW records itself. 64 bytes unless QEMU exposes DCZID_EL0 to plugins. */
@@ -596,7 +597,8 @@ static int usage(const char *why)
     fprintf(stderr,
             "bootscope plugin: %s\n"
             "  arguments: out=PATH|fd:N|unix:PATH (required), start_pc=ADDR|LO:HI, start_count=N, stop_pc=ADDR|LO:HI,\n"
-            "  stop_count=N, exit_on_stop=on|off, buffer=BYTES, pipe=BYTES (see plugin/README.md)\n",
+            "  stop_count=N, exit_on_stop=on|off, regs_extra=NAME:NAME..., buffer=BYTES, pipe=BYTES\n"
+            "  (see plugin/README.md)\n",
             why);
     return -1;
 }
@@ -615,10 +617,10 @@ BOOTSCOPE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
     }
     snprintf(target_name, sizeof target_name, "%s", info->target_name);
     if (strcmp(info->target_name, "aarch64") == 0) {
-        core_regs = core_aarch64;
+        core_regs = g_memdup2(core_aarch64, sizeof core_aarch64);
         target_aarch64 = true;
     } else if (strcmp(info->target_name, "arm") == 0) {
-        core_regs = core_arm;
+        core_regs = g_memdup2(core_arm, sizeof core_arm);
     } else {
         fprintf(stderr, "bootscope plugin: target %s is not supported (arm, aarch64)\n", info->target_name);
         return -1;
@@ -644,6 +646,19 @@ BOOTSCOPE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t 
         } else if (klen == 12 && strncmp(argv[i], "exit_on_stop", 12) == 0) {
             ok = strcmp(val, "on") == 0 || strcmp(val, "off") == 0;
             exit_on_stop = strcmp(val, "on") == 0;
+        } else if (klen == 10 && strncmp(argv[i], "regs_extra", 10) == 0) {
+            /* NAME:NAME:... appended to the core set (e.g. fpsr:fpcr), in that order */
+            gchar **names = g_strsplit(val, ":", -1);
+            guint have = g_strv_length((gchar **)core_regs), extra = g_strv_length(names);
+            ok = extra > 0 && have + extra <= MAX_REGS;
+            if (ok) {
+                core_regs = g_renew(const char *, core_regs, have + extra + 1);
+                for (guint k = 0; k < extra; k++) {
+                    ok = ok && names[k][0] != '\0' && strlen(names[k]) < 256;
+                    core_regs[have + k] = names[k];
+                }
+                core_regs[have + extra] = NULL;
+            }
         } else if (klen == 4 && strncmp(argv[i], "pipe", 4) == 0) {
             uint64_t b = 0;
             ok = parse_u64(val, &b) && b >= 4096 && b <= (1u << 30);

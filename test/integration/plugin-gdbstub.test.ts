@@ -48,6 +48,8 @@ function align(build: DemoBuild, plugin: Array<Map<string, bigint>>, gdb: GdbSte
   return { interrupts, compared: Math.min(plugin.length, gdb.length), firstInterrupt };
 }
 
+const EXTRA = { 'demo-arm32': ['fpscr'], 'demo-aarch64': ['fpsr', 'fpcr'] } as const;
+
 for (const build of ['demo-arm32', 'demo-aarch64'] as const) {
   describe(`${build}: plugin capture vs gdbstub single-stepping on QEMU 10`, { skip }, () => {
     let dir: string;
@@ -66,8 +68,9 @@ for (const build of ['demo-arm32', 'demo-aarch64'] as const) {
       const file = path.join(dir, 'stepped.bin');
       // One QEMU, single-stepped over its gdbstub while the plugin records the same execution to a file;
       // the window closes at boot_done (one step past it), which flushes the stream.
-      const plugin = pluginArgument({ pluginPath: ensurePlugin(), out: file, window: { stopPc: { start: bootDone, end: bootDone + 1n } } });
-      gdb = await gdbStepTrace(build, bootDone, 200_000, { extraArgs: ['-icount', 'shift=0,sleep=on', '-plugin', plugin], stepsAfterStop: 1 });
+      // Beside the core set, the floating-point status registers (regs_extra), compared like the rest.
+      const plugin = pluginArgument({ pluginPath: ensurePlugin(), out: file, window: { stopPc: { start: bootDone, end: bootDone + 1n } }, extraRegisters: EXTRA[build] });
+      gdb = await gdbStepTrace(build, bootDone, 200_000, { extraArgs: ['-icount', 'shift=0,sleep=on', '-plugin', plugin], stepsAfterStop: 1, extraRegisters: EXTRA[build] });
       underGdb = decodeCaptureFile(file);
       free = await collectCapture(build, { stopPc: { start: bootDone, end: bootDone + 1n }, exitOnStop: true });
     });
@@ -97,7 +100,8 @@ for (const build of ['demo-arm32', 'demo-aarch64'] as const) {
       // Registers compared are the whole core set plus pc.
       const names = [...states[0].keys()].sort();
       assert.ok(names.includes('pc') && names.includes('cpsr') && names.includes('sp'), names.join(' '));
-      assert.equal(names.length, build === 'demo-arm32' ? 17 : 34);
+      assert.equal(names.length, (build === 'demo-arm32' ? 17 : 34) + EXTRA[build].length);
+      for (const r of EXTRA[build]) assert.ok(names.includes(r), `${r} recorded`);
     });
 
     test('free-running capture (-icount, no gdbstub) equals the stepped run up to its first interrupt', () => {

@@ -141,10 +141,10 @@ export interface GdbStep {
  * Single-steps `build` on QEMU 10 over the gdbstub (interrupts allowed while stepping, like the recorder's
  * stepMode "interrupts") and returns the registers before each instruction, up to and including the first
  * instruction at `stopPc` or `maxSteps` instructions. `extraArgs` go to QEMU (e.g. a -plugin recording the
- * same run); `stepsAfterStop` more steps run after `stopPc` (not returned); QEMU then quits gracefully, so
- * its exit handlers run.
+ * same run); `extraRegisters` are read beside `g`; `stepsAfterStop` more steps run after `stopPc` (not
+ * returned); QEMU then quits gracefully, so its exit handlers run.
  */
-export async function gdbStepTrace(build: DemoBuild, stopPc: bigint, maxSteps: number, options: { extraArgs?: string[]; stepsAfterStop?: number } = {}): Promise<GdbStep[]> {
+export async function gdbStepTrace(build: DemoBuild, stopPc: bigint, maxSteps: number, options: { extraArgs?: string[]; stepsAfterStop?: number; extraRegisters?: readonly string[] } = {}): Promise<GdbStep[]> {
   const cfg = demoQemuConfig(build.startsWith('demo-arm32') ? 'arm32' : 'aarch64');
   let qemu: QemuProcess | undefined;
   let target: GdbTarget | undefined;
@@ -155,7 +155,11 @@ export async function gdbStepTrace(build: DemoBuild, stopPc: bigint, maxSteps: n
     await target.setStepFlags(bits.get('ENABLE') ?? 1);
     const steps: GdbStep[] = [];
     for (let i = 0; i < maxSteps; i++) {
-      const registers = target.decodeRegisters(await target.readRegisters());
+      // Registers outside `g` (e.g. fpsr) are read with `p`, pipelined with the `g`.
+      const t = target;
+      const [raw, ...extra] = await Promise.all([t.readRegisters(), ...(options.extraRegisters ?? []).map((r) => t.readRegister(r))]);
+      const registers = t.decodeRegisters(raw);
+      (options.extraRegisters ?? []).forEach((r, i) => registers.set(r, extra[i]));
       const pc = registers.get('pc');
       if (pc === undefined) throw new Error('gdbstub g packet has no pc');
       steps.push({ pc, registers });

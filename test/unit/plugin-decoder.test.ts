@@ -170,12 +170,14 @@ describe('pluginArgument and resolveWindow', () => {
       window: { startPc: { start: 0x40003000n, end: 0x40004000n }, stopPc: { start: 0x400031a0n, end: 0x400031a1n }, exitOnStop: true },
     }), 'lib.so,out=/tmp/x,start_pc=0x40003000:0x40004000,stop_pc=0x400031a0,exit_on_stop=on,buffer=65536,pipe=4096');
     assert.equal(pluginArgument({ pluginPath: 'lib.so', out: 'fd:3', window: { startCount: 10, stopCount: 20 } }), 'lib.so,out=fd:3,start_count=10,stop_count=20');
+    assert.equal(pluginArgument({ pluginPath: 'lib.so', out: 'fd:3', extraRegisters: ['fpsr', 'fpcr'] }), 'lib.so,out=fd:3,regs_extra=fpsr:fpcr');
   });
 
   test('refuses what QEMU\'s -plugin option cannot carry, and contradictory windows', () => {
     assert.throws(() => pluginArgument({ pluginPath: '/a,b/lib.so', out: 'fd:3' }), (e: unknown) => e instanceof ConfigError && /contains a comma/.test(e.message));
     assert.throws(() => pluginArgument({ pluginPath: 'lib.so', out: 'fd:3', window: { startPc: { start: 1n, end: 2n }, startCount: 5 } }), /not both/);
     assert.throws(() => pluginArgument({ pluginPath: 'lib.so', out: 'fd:3', window: { stopCount: -1 } }), /not a whole number/);
+    assert.throws(() => pluginArgument({ pluginPath: 'lib.so', out: 'fd:3', extraRegisters: ['fpsr,x'] }), /"fpsr,x" is not a register name/);
   });
 
   test('resolves symbols to their address, stages to their pc range, counts to counts', () => {

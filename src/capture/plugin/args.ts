@@ -31,6 +31,8 @@ export interface PluginArgumentOptions {
   bufferBytes?: number;
   /** Capacity the plugin asks for when `out` is a pipe (default 1 MiB, the usual Linux maximum). */
   pipeBytes?: number;
+  /** Registers recorded beside the core set, by QEMU's name (its gdb XML's), e.g. `fpsr`, `fpcr`, `v0`. */
+  extraRegisters?: readonly string[];
 }
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
@@ -55,6 +57,11 @@ export function pluginArgument(o: PluginArgumentOptions): string {
   if (w.exitOnStop) parts.push('exit_on_stop=on');
   if (o.bufferBytes !== undefined) parts.push(`buffer=${o.bufferBytes}`);
   if (o.pipeBytes !== undefined) parts.push(`pipe=${o.pipeBytes}`);
+  if (o.extraRegisters?.length) {
+    const bad = o.extraRegisters.find((r) => !/^[A-Za-z0-9_.]+$/.test(r));
+    if (bad !== undefined) throw new ConfigError('extraRegisters', `${JSON.stringify(bad)} is not a register name (letters, digits, _ and . only)`);
+    parts.push(`regs_extra=${o.extraRegisters.join(':')}`);
+  }
   return parts.join(',');
 }
 

@@ -21,6 +21,7 @@ export interface PluginCaptureOptions {
   window?: RecordWindow;
   bufferBytes?: number;
   pipeBytes?: number;
+  extraRegisters?: readonly string[];
 }
 
 export interface QemuExitStatus {
@@ -37,7 +38,7 @@ export class PluginCapture {
   private readonly stream: Readable;
 
   constructor(options: PluginCaptureOptions) {
-    const plugin: PluginArgumentOptions = { pluginPath: options.pluginPath, out: `fd:${CAPTURE_FD}`, window: options.window, bufferBytes: options.bufferBytes, pipeBytes: options.pipeBytes };
+    const plugin: PluginArgumentOptions = { pluginPath: options.pluginPath, out: `fd:${CAPTURE_FD}`, window: options.window, bufferBytes: options.bufferBytes, pipeBytes: options.pipeBytes, extraRegisters: options.extraRegisters };
     this.commandLine = [options.qemuBinary, ...options.qemuArgs, '-plugin', pluginArgument(plugin)];
     this.process = spawn(this.commandLine[0], this.commandLine.slice(1), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.process.stderr?.setEncoding('utf8');
