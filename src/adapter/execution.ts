@@ -9,7 +9,7 @@ import { archConventions, decodeStatus, registerForRole, type ArchConventions, t
 import type { ProgramSymbols } from '../symbols';
 import type { GdbTarget } from '../target/target';
 import type { StopReply } from '../rsp/stopReply';
-import type { Recorder, RunResult } from '../recorder/recorder';
+import type { Recorder, RunResult, UnrecordedStretch } from '../recorder/recorder';
 import type { BreakpointTable } from './breakpoints';
 import type { Granularity, Outcome, StepKind, StopReason } from './engine';
 
@@ -37,8 +37,9 @@ export class Execution {
   private contInFlight = false;
   /** Work queued while running (e.g. a snapshot): the run halts, does it, and resumes. */
   private readonly haltedWork: (() => Promise<void>)[] = [];
-  /** The Recorder's idea of the current instruction is out of date (QEMU ran or stepped without it). */
-  private recorderStale = false;
+  /** What made the Recorder's idea of the current instruction out of date (QEMU ran or stepped without it,
+   * a register or memory write): the next recorded row starts after a trace gap saying so. */
+  private unrecorded: UnrecordedStretch | undefined;
   private readonly pcName: string;
   private readonly lrName: string | undefined;
   private readonly statusName: string | undefined;
@@ -76,8 +77,12 @@ export class Execution {
     this.registers_ = new Map(this.o.target.decodeRegisters(await this.o.target.readRegisters()));
   }
 
-  /** A register was written behind the recorder's back: the next recorded row must re-read the state. */
-  markRecorderStale(): void { this.recorderStale = true; }
+  /** The target changed behind the recorder's back: the next recorded row must re-read the state. */
+  markRecorderStale(reason = 'register-write', instructions: number | null = 0): void {
+    const u = this.unrecorded ??= { reason, instructionsSkipped: 0 };
+    if (!u.reason.split(', ').includes(reason)) u.reason += `, ${reason}`;
+    u.instructionsSkipped = u.instructionsSkipped === null || instructions === null ? null : u.instructionsSkipped + instructions;
+  }
 
   /** Before an on-demand snapshot: the recorder's current instruction must be the target's. */
   async syncRecorderForSnapshot(): Promise<void> {
@@ -171,9 +176,9 @@ export class Execution {
   /** Brings the recorder in line with the target before it steps (after QEMU ran on its own). */
   private async syncRecorder(): Promise<void> {
     if (this.o.recorder.current === undefined) return; // run() begins with the current state itself
-    if (this.recorderStale) {
-      await this.o.recorder.resync();
-      this.recorderStale = false;
+    if (this.unrecorded) {
+      await this.o.recorder.resync(this.unrecorded);
+      this.unrecorded = undefined;
     }
   }
 
@@ -186,7 +191,7 @@ export class Execution {
       return this.fromRecorder(r);
     }
     const stop = await this.o.target.step();
-    this.recorderStale = true;
+    this.markRecorderStale('step-unrecorded', 1);
     await this.refresh();
     return this.fromStop(stop, new Set());
   }
@@ -297,7 +302,7 @@ export class Execution {
     this.abort = new AbortController();
     // Step first: a breakpoint at the current pc must not stop us again at once.
     const first = await t.step();
-    this.recorderStale = true;
+    this.markRecorderStale('continue-unrecorded', null);
     await this.refresh();
     const afterStep = this.fromStop(first, addresses);
     if (afterStep.kind !== 'done' || this.abort.signal.aborted) return this.abort.signal.aborted && afterStep.kind === 'done' ? { kind: 'paused' } : afterStep;

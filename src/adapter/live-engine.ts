@@ -180,7 +180,7 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   }
 
   writeMemory(address: bigint, data: Uint8Array): Promise<void> {
-    return this.session.target.writeMemory(address, data).then(() => undefined);
+    return this.session.target.writeMemory(address, data).then(() => this.execution.markRecorderStale('memory-write', 0));
   }
 
   monitor(command: string): Promise<string> {

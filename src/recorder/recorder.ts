@@ -86,6 +86,14 @@ function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
 }
 
+/** What happened behind the recorder's back before a resync (a trace_gaps row). */
+export interface UnrecordedStretch {
+  /** 'continue-unrecorded', 'step-unrecorded', 'register-write', 'memory-write'; several joined by ', '. */
+  reason: string;
+  /** Instructions the guest executed unrecorded, when known (0 for a register or memory write alone). */
+  instructionsSkipped: number | null;
+}
+
 export class Recorder {
   readonly arch: Arch;
   private readonly roles: RegisterRoles;
@@ -147,12 +155,15 @@ export class Recorder {
   }
 
   /**
-   * [added by the adapter engineer — please review] Re-reads the state at the current pc after the target
-   * ran without the recorder (QEMU's own `c` with recording off, a register write from the debugger) and
-   * records it as the next row, so the next run() steps from the real state instead of a stale one.
+   * Re-reads the state at the current pc after the target ran or changed without the recorder (QEMU's own
+   * `c` with recording off, a register or memory write from the debugger) and records it as the next row,
+   * so the next run() steps from the real state instead of a stale one. The row before it did not lead to
+   * it: a trace_gaps row after the last recorded step says why (`gap.reason`) and how many instructions ran
+   * unrecorded when known, so time travel never replays across it as if nothing happened.
    */
-  async resync(): Promise<InstructionState> {
+  async resync(gap: UnrecordedStretch = { reason: 'unrecorded', instructionsSkipped: null }): Promise<InstructionState> {
     if (!this.state) return this.begin();
+    if (this.recording) this.o.store.addTraceGap(this.o.sessionId, this.instructionCount, gap.reason, gap.instructionsSkipped);
     this.state = await this.readState(undefined);
     await this.recordCurrent(false);
     return this.state;
