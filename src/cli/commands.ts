@@ -2,9 +2,11 @@
 // Each prints human-readable output to io.out and diagnostics to io.err, and returns an exit code.
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { RecordingConfig } from '../common/config';
+import type { CaptureBackend, RecordingConfig } from '../common/config';
 import { BootscopeError, ErrorCode } from '../common/errors';
 import { RecordingSession, statusFor } from '../recorder/session';
+import { PluginRecordingSession } from '../recorder/plugin-session';
+import { chooseCapture } from '../recorder/capture-choice';
 import type { RecorderProgress } from '../recorder/recorder';
 import { RecordingStore } from '../store/recording-store';
 import { renderHtmlReport } from '../analysis/report';
@@ -32,7 +34,7 @@ function openStore(db: string, readOnly: boolean): RecordingStore {
 }
 
 /** Records one boot as configured; prints the session id at the end (stdout), progress on a TTY (stderr). */
-export async function runRecord(cfg: RecordingConfig, opts: { report?: string; quietSummary?: boolean }, io: CliIo): Promise<number> {
+export async function runRecord(cfg: RecordingConfig, opts: { report?: string; quietSummary?: boolean; capture?: CaptureBackend }, io: CliIo): Promise<number> {
   const abort = new AbortController();
   const onSigint = (): void => {
     if (abort.signal.aborted) process.exit(130);
@@ -43,7 +45,10 @@ export async function runRecord(cfg: RecordingConfig, opts: { report?: string; q
   const t0 = Date.now();
   let lastProgress: RecorderProgress | undefined;
   try {
-    const session = await RecordingSession.start({
+    const choice = await chooseCapture(cfg, opts.capture);
+    io.err(`bootscope: ${choice.reason}`);
+    const start = choice.capture === 'plugin' ? PluginRecordingSession.start : RecordingSession.start;
+    const session: RecordingSession | PluginRecordingSession = await start({
       config: cfg,
       onProgress: (p) => {
         lastProgress = p;
@@ -212,7 +217,7 @@ export function guestDir(): string {
  * The main job: record the bundled demo guest (AArch32 and/or AArch64) and write an HTML report for each,
  * then print what the recording shows: stages in order, the painted regions' final pattern results.
  */
-export async function runDemo(o: { arch: 'arm' | 'aarch64' | 'both'; corrupted: boolean; outDir: string; maxInstructions?: number }, io: CliIo): Promise<number> {
+export async function runDemo(o: { arch: 'arm' | 'aarch64' | 'both'; corrupted: boolean; outDir: string; maxInstructions?: number; capture?: CaptureBackend }, io: CliIo): Promise<number> {
   const archs = o.arch === 'both' ? ['arm32', 'aarch64'] : [o.arch === 'arm' ? 'arm32' : 'aarch64'];
   mkdirSync(o.outDir, { recursive: true });
   for (const a of archs) {
@@ -223,7 +228,11 @@ export async function runDemo(o: { arch: 'arm' | 'aarch64' | 'both'; corrupted: 
     const report = path.join(o.outDir, `${name}.html`);
     io.err(`\n== ${name}: ${cfg.qemu?.binary} -M ${cfg.qemu?.machine} -cpu ${cfg.qemu?.cpu} -kernel ${path.relative(process.cwd(), cfg.qemu?.kernel ?? '')}`);
     const quiet: CliIo = { ...io, out: () => undefined };
-    const code = await runRecord(cfg, { report }, quiet);
+    // Plugin capture of the demo on a machine whose own QEMU is older than 9.2: the QEMU 10 that
+    // scripts/qemu10.sh provisions into .cache/qemu10, when it is there.
+    const qemu10 = cfg.qemu ? path.resolve('.cache', 'qemu10', 'bin', path.basename(cfg.qemu.binary)) : '';
+    if (o.capture === 'plugin' && cfg.qemu && existsSync(qemu10)) cfg.qemu.binary = qemu10;
+    const code = await runRecord(cfg, { report, capture: o.capture }, quiet);
     if (code !== 0) return code;
     const store = RecordingStore.open(cfg.database, { readOnly: true });
     try {

@@ -7,9 +7,11 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BootscopeError, ErrorCode, errorMessage } from '../common/errors';
 import { RecordingSession, statusFor } from '../recorder/session';
+import type { CaptureBackend } from '../common/config';
 import { runRecord, runReport, runExport, runQuery, runSessions, runDemo, type CliIo } from './commands';
 import { escapeForTerminal } from '../common/terminal-text';
 import { loadConfigFile } from './config-file';
+import { parseAddress, parseMemoryRequest, runState, runWhoWrote } from './history-commands';
 import { reexecOnSupportedNode } from './node-version';
 
 export const EXIT = {
@@ -43,12 +45,15 @@ export function exitCodeFor(e: unknown): number {
 }
 
 const USAGE = `Usage:
-  bootscope demo    [--arch arm|aarch64|both] [--corrupted] [--out-dir DIR]
+  bootscope demo    [--arch arm|aarch64|both] [--corrupted] [--out-dir DIR] [--capture plugin|gdbstub]
   bootscope record  --config FILE [--db FILE] [--max-instructions N] [--description TEXT] [--report FILE.html]
+                    [--capture plugin|gdbstub]
   bootscope report  --db FILE [--session N] --out FILE.html
   bootscope export  --db FILE --table NAME [--session N] --out FILE.csv
   bootscope query   --db FILE "SQL" [--format table|csv|json]   (read-only)
   bootscope sessions --db FILE
+  bootscope state   --db FILE --session N --at SEQ [--memory ADDR:LEN ...]   (JSON: registers, memory before SEQ)
+  bootscope who-wrote --db FILE --session N --address ADDR [--size S] [--before SEQ] [--after SEQ] [--limit N]
 
 Exit codes: 0 ok, 1 other failure, 2 bad arguments or configuration, 3 QEMU or gdbstub failure,
 4 database failure, 130 cancelled (Ctrl-C).`;
@@ -74,6 +79,12 @@ export function parsePositiveInt(v: string | boolean | undefined, flag: string):
   return Number(v);
 }
 
+function parseCapture(v: string | boolean | undefined): CaptureBackend | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'plugin' && v !== 'gdbstub') throw usageError(`--capture: expected plugin or gdbstub, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -81,7 +92,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'record': {
         const { values } = parse(rest, {
           config: { type: 'string' }, db: { type: 'string' }, 'max-instructions': { type: 'string' },
-          description: { type: 'string' }, report: { type: 'string' },
+          description: { type: 'string' }, report: { type: 'string' }, capture: { type: 'string' },
         });
         if (values.help) { io.out(USAGE); return EXIT.ok; }
         if (typeof values.config !== 'string') throw usageError('record: --config FILE is required');
@@ -91,10 +102,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         if (max !== undefined) cfg.maxInstructions = max;
         if (typeof values.description === 'string') cfg.description = values.description;
         mkdirSync(path.dirname(cfg.database), { recursive: true });
-        return await runRecord(cfg, { report: typeof values.report === 'string' ? path.resolve(values.report) : undefined }, io);
+        return await runRecord(cfg, { report: typeof values.report === 'string' ? path.resolve(values.report) : undefined, capture: parseCapture(values.capture) }, io);
       }
       case 'demo': {
-        const { values } = parse(rest, { arch: { type: 'string' }, corrupted: { type: 'boolean' }, 'out-dir': { type: 'string' }, 'max-instructions': { type: 'string' } });
+        const { values } = parse(rest, { arch: { type: 'string' }, corrupted: { type: 'boolean' }, 'out-dir': { type: 'string' }, 'max-instructions': { type: 'string' }, capture: { type: 'string' } });
         if (values.help) { io.out(USAGE); return EXIT.ok; }
         const arch = (values.arch as string | undefined) ?? 'both';
         if (!['arm', 'aarch64', 'both'].includes(arch)) throw usageError(`--arch: expected arm, aarch64 or both, got ${JSON.stringify(arch)}`);
@@ -103,6 +114,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           corrupted: values.corrupted === true,
           outDir: path.resolve((values['out-dir'] as string | undefined) ?? 'recordings'),
           maxInstructions: parsePositiveInt(values['max-instructions'], '--max-instructions'),
+          capture: parseCapture(values.capture),
         }, io);
       }
       case 'report': {
@@ -130,6 +142,29 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         const { values } = parse(rest, { db: { type: 'string' } });
         if (typeof values.db !== 'string') throw usageError('sessions: --db FILE is required');
         return runSessions(values.db, io);
+      }
+      case 'state': {
+        const { values } = parse(rest, { db: { type: 'string' }, session: { type: 'string' }, at: { type: 'string' }, memory: { type: 'string', multiple: true } });
+        if (typeof values.db !== 'string') throw usageError('state: --db FILE is required');
+        const session = parsePositiveInt(values.session, '--session');
+        const at = parsePositiveInt(values.at, '--at');
+        if (session === undefined) throw usageError('state: --session N is required');
+        if (at === undefined) throw usageError('state: --at SEQ (an instruction\'s sequence_number) is required');
+        const memory = ((values.memory as unknown as string[] | undefined) ?? []).map(parseMemoryRequest);
+        return runState(values.db, session, at, memory, io);
+      }
+      case 'who-wrote': {
+        const { values } = parse(rest, {
+          db: { type: 'string' }, session: { type: 'string' }, address: { type: 'string' }, size: { type: 'string' },
+          before: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' },
+        });
+        if (typeof values.db !== 'string') throw usageError('who-wrote: --db FILE is required');
+        const session = parsePositiveInt(values.session, '--session');
+        if (session === undefined) throw usageError('who-wrote: --session N is required');
+        if (typeof values.address !== 'string') throw usageError('who-wrote: --address ADDR is required');
+        return runWhoWrote(values.db, session, parseAddress(values.address, '--address'), parsePositiveInt(values.size, '--size') ?? 4, {
+          before: parsePositiveInt(values.before, '--before'), after: parsePositiveInt(values.after, '--after'), limit: parsePositiveInt(values.limit, '--limit'),
+        }, io);
       }
       case undefined:
       case 'help':

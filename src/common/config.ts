@@ -52,8 +52,23 @@ export interface SnapshotPolicy {
  */
 export type StepMode = 'interrupts' | 'noirq';
 
+/** How instructions are captured: single-stepping over QEMU's gdbstub, or QEMU's TCG plugin API (QEMU >= 9.2). */
+export type CaptureBackend = 'plugin' | 'gdbstub';
+
+/** Where a record window starts or stops (plugin capture): a function, an address, a stage's entry, or an instruction count. */
+export type WindowPointConfig = { symbol: string } | { pc: number } | { stage: string } | { instructions: number };
+
+export interface RecordWindowConfig {
+  start?: WindowPointConfig;
+  stop?: WindowPointConfig;
+}
+
 export interface RecordingConfig {
   request: 'launch' | 'attach';
+  /** Undefined: plugin capture when the QEMU and the plugin allow it, else the gdbstub (chooseCapture). */
+  capture?: CaptureBackend;
+  /** Plugin capture only: record from `start` to `stop`; outside, QEMU runs at full speed and only counts. */
+  window?: RecordWindowConfig;
   name?: string;
   arch?: Arch;
   qemu?: QemuConfig;
@@ -134,6 +149,31 @@ export const QEMU_KEYS = ['binary', 'machine', 'cpu', 'memory', 'kernel', 'bios'
 export const STAGE_KEYS = ['name', 'pcRange', 'symbol'] as const;
 export const REGION_KEYS = ['name', 'start', 'size', 'pattern', 'physical'] as const;
 export const SNAPSHOT_KEYS = ['onStageChange', 'everyInstructions', 'threshold'] as const;
+export const WINDOW_KEYS = ['start', 'stop'] as const;
+export const WINDOW_POINT_KEYS = ['symbol', 'pc', 'stage', 'instructions'] as const;
+
+const WINDOW_POINT_HELP = 'a function name ("vTaskA"), an address ("0x40003000"), { "stage": "NAME" } or { "instructions": N }';
+
+/** One end of a record window: a string is a symbol or, when it reads as a number, an address. */
+function parseWindowPoint(v: Json, field: string, stageNames: ReadonlySet<string>): WindowPointConfig {
+  if (typeof v === 'string') {
+    if (v.trim() === '') throw new ConfigError(field, `expected ${WINDOW_POINT_HELP}, got ""`);
+    return isSymbolName(v) ? { symbol: v.trim() } : { pc: parseNumber(v, field) };
+  }
+  if (typeof v === 'number') return { pc: parseNumber(v, field) };
+  if (!isObject(v)) throw new ConfigError(field, `expected ${WINDOW_POINT_HELP}, got ${JSON.stringify(v)}`);
+  rejectUnknownKeys(v, WINDOW_POINT_KEYS, field);
+  const keys = Object.keys(v);
+  if (keys.length !== 1) throw new ConfigError(field, `give exactly one of ${WINDOW_POINT_KEYS.join(', ')}, got ${keys.length === 0 ? 'none' : keys.join(' and ')}`);
+  if (v.stage !== undefined) {
+    const stage = str(v, 'stage', `${field}.stage`, true);
+    if (!stageNames.has(stage)) throw new ConfigError(`${field}.stage`, `no stage named "${stage}" in "stages"; configured stages: ${[...stageNames].join(', ') || '(none)'}`);
+    return { stage };
+  }
+  if (v.instructions !== undefined) return { instructions: parseNumber(v.instructions, `${field}.instructions`) };
+  if (v.symbol !== undefined) return { symbol: str(v, 'symbol', `${field}.symbol`, true) };
+  return { pc: parseNumber(v.pc, `${field}.pc`) };
+}
 
 /** Edit distance (insertions, deletions, substitutions, adjacent swaps), for "did you mean". */
 function editDistance(a: string, b: string): number {
@@ -214,7 +254,7 @@ export function checkRegionLayout(regions: readonly RegionConfig[], arch: Arch |
 const KNOWN_KEYS = new Set([
   'type', 'request', 'name', 'arch', 'qemu', 'host', 'port', 'elf', 'symbolFiles', 'database', 'description',
   'record', 'maxInstructions', 'stopAt', 'timeLimitSeconds', 'stepMode', 'stages', 'regions', 'snapshots',
-  'stopOnEntry', 'physicalMemory', 'cwd', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
+  'stopOnEntry', 'physicalMemory', 'capture', 'window', 'cwd', 'preLaunchTask', 'postDebugTask', 'internalConsoleOptions',
   'debugServer', '__configurationTarget', '__sessionId', 'presentation', 'noDebug', '$schema',
 ]);
 
@@ -382,8 +422,35 @@ export function parseRecordingConfig(raw: Json, baseDir: string): RecordingConfi
       + 'or load code with qemu.extraArgs (-device loader,..., -pflash FILE, -drive if=pflash,...)');
   }
 
+  const captureRaw = raw.capture;
+  if (captureRaw !== undefined && captureRaw !== 'plugin' && captureRaw !== 'gdbstub') {
+    throw new ConfigError('capture', `expected "plugin" (QEMU's TCG plugin, QEMU >= 9.2) or "gdbstub" (single-stepping), got ${JSON.stringify(captureRaw)}`);
+  }
+  const capture = captureRaw as CaptureBackend | undefined;
+  if (capture === 'plugin' && request === 'attach') {
+    throw new ConfigError('capture', '"plugin" needs a QEMU that Bootscope launches with the plugin loaded ("request": "launch"); an attached QEMU can only be recorded with "gdbstub"');
+  }
+  let window: RecordWindowConfig | undefined;
+  if (raw.window !== undefined) {
+    if (!isObject(raw.window)) throw new ConfigError('window', `expected { "start": ..., "stop": ... }, each ${WINDOW_POINT_HELP}`);
+    if (capture === 'gdbstub') throw new ConfigError('window', 'record windows need "capture": "plugin" (the gdbstub stepper records every instruction it steps); remove "window" or set "capture": "plugin"');
+    if (request === 'attach') throw new ConfigError('window', 'record windows need plugin capture, which needs "request": "launch"');
+    rejectUnknownKeys(raw.window, WINDOW_KEYS, 'window');
+    const names = new Set(stages.map((st) => st.name));
+    window = {};
+    if (raw.window.start !== undefined) window.start = parseWindowPoint(raw.window.start, 'window.start', names);
+    if (raw.window.stop !== undefined) window.stop = parseWindowPoint(raw.window.stop, 'window.stop', names);
+    for (const end of ['start', 'stop'] as const) {
+      const pt = window[end];
+      if (pt && 'symbol' in pt && !symbolSources) throw needsElf(`window.${end}`, pt.symbol, 'give an address such as "0x40003000"');
+    }
+    if (window.stop && stopAt !== undefined) throw new ConfigError('window.stop', `and "stopAt" both say where recording ends; keep one (stopAt "${stopAt}" is the same as "window": { "stop": "${stopAt}" })`);
+  }
+
   return {
     request,
+    capture,
+    window,
     name: str(raw, 'name', 'name'),
     arch: arch as Arch | undefined,
     qemu,

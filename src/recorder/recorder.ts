@@ -9,13 +9,15 @@
 // instruction N+1. Snapshots are read before the next `s` is sent, so they show memory exactly at that row.
 import type { Arch, RecordingConfig, RegionConfig } from '../common/config';
 import { BootscopeError, ErrorCode, errorMessage } from '../common/errors';
-import { decodeStatus, instructionLength, registerRoles, type RegisterRoles } from '../arch/registers';
+import { decodeStatus, instructionLength } from '../arch/registers';
 import type { Disassembler } from '../arch/disassembler';
 import type { Symbols } from '../symbols/symbols';
 import type { GdbTarget, StopReply } from '../target/target';
 import type { RecordingStore, RegionCapture } from '../store/recording-store';
-import { resolveStageRules, StageDetector } from './stage-detector';
-import { SnapshotPolicy, type SnapshotTrigger } from './snapshot-policy';
+import type { SnapshotTrigger } from './snapshot-policy';
+import { type InstructionState, type PendingRow, StepEnricher } from './step-enricher';
+
+export type { InstructionState } from './step-enricher';
 
 export type RunEndReason =
   | 'max-instructions' | 'stop-at' | 'breakpoint' | 'time-limit' | 'cancelled' | 'idle' | 'target-exited'
@@ -62,25 +64,6 @@ export interface RecorderOptions {
   idleStepTimeoutMs?: number;
 }
 
-/** The state at one instruction, before it executes. */
-export interface InstructionState {
-  sequenceNumber: number;
-  timestampUs: number;
-  pc: bigint;
-  bytes: Uint8Array;
-  thumb: boolean;
-  registers: Map<string, bigint>;
-}
-
-const UNKNOWN_FUNCTION = 'unknown';
-
-interface PendingRow {
-  state: InstructionState;
-  stage: string;
-  stageChanged: boolean;
-  trigger: SnapshotTrigger | undefined;
-}
-
 /** µs since the epoch with sub-ms resolution, monotonic within the process. */
 function nowUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
@@ -96,16 +79,14 @@ export interface UnrecordedStretch {
 
 export class Recorder {
   readonly arch: Arch;
-  private readonly roles: RegisterRoles;
-  private readonly stages: StageDetector;
-  private readonly policy: SnapshotPolicy;
+  private readonly roles: StepEnricher['roles'];
+  /** Stage, snapshot triggers and the step row: the path shared with plugin capture. */
+  private readonly enricher: StepEnricher;
   private readonly stopAt: Set<bigint>;
   private readonly regionsToCapture: readonly RegionConfig[];
   private state: InstructionState | undefined;
-  private seq = 0;
   private snapshotCount = 0;
   private lastSnapshotId: number | undefined;
-  private lastStage: string | undefined;
   private recording: boolean;
   private readonly started = Date.now();
   private progressAt = 0;
@@ -117,17 +98,16 @@ export class Recorder {
 
   constructor(private readonly o: RecorderOptions) {
     this.arch = o.target.arch;
-    this.roles = registerRoles(this.arch);
-    this.stages = new StageDetector(resolveStageRules(o.config.stages, o.symbols));
-    this.policy = new SnapshotPolicy(o.config.snapshots, o.config.regions.length);
+    this.enricher = new StepEnricher({ store: o.store, sessionId: o.sessionId, arch: this.arch, config: o.config, disassembler: o.disassembler, symbols: o.symbols });
+    this.roles = this.enricher.roles;
     this.regionsToCapture = o.config.regions;
     this.recording = o.config.record;
     this.stopAt = new Set();
     if (o.config.stopAt !== undefined) this.stopAt.add(this.resolveAddress(o.config.stopAt, 'stopAt'));
   }
 
-  get instructionCount(): number { return this.seq; }
-  get currentStage(): string { return this.stages.currentStage; }
+  get instructionCount(): number { return this.enricher.count; }
+  get currentStage(): string { return this.enricher.currentStage; }
   get snapshots(): number { return this.snapshotCount; }
   get lastSnapshot(): number | undefined { return this.lastSnapshotId; }
   get isRecording(): boolean { return this.recording; }
@@ -180,7 +160,7 @@ export class Recorder {
    */
   async run(limits: RunLimits = {}): Promise<RunResult> {
     if (!this.state) await this.begin();
-    const startSeq = this.seq;
+    const startSeq = this.enricher.count;
     const maxTotal = this.o.config.maxInstructions;
     const deadline = this.o.config.timeLimitSeconds ? this.started + this.o.config.timeLimitSeconds * 1000 : Infinity;
     const bps = limits.breakpoints;
@@ -191,8 +171,8 @@ export class Recorder {
     try {
       for (;;) {
         // Limits checked before the instruction at the current pc executes.
-        if (limits.steps !== undefined && this.seq - startSeq >= limits.steps) return this.result('step-limit');
-        if (maxTotal > 0 && this.seq >= maxTotal) return this.result('max-instructions');
+        if (limits.steps !== undefined && this.enricher.count - startSeq >= limits.steps) return this.result('step-limit');
+        if (maxTotal > 0 && this.enricher.count >= maxTotal) return this.result('max-instructions');
         if (limits.signal?.aborted) return this.result('cancelled');
         if (Date.now() >= deadline) return this.result('time-limit');
 
@@ -201,7 +181,7 @@ export class Recorder {
         flushPending();
         const stop = await stepP;
         if (stop.kind === 'exited' || stop.kind === 'terminated') {
-          return { reason: 'target-exited', stop, pc: cur.pc, instructions: this.seq };
+          return { reason: 'target-exited', stop, pc: cur.pc, instructions: this.enricher.count };
         }
         const next = await this.readState(cur);
         if (next.pc === cur.pc && stop.idle) {
@@ -237,7 +217,7 @@ export class Recorder {
   /** Captures every configured region now (on demand or at the end) at the current instruction. */
   async captureSnapshot(trigger: SnapshotTrigger): Promise<number | undefined> {
     if (!this.state) await this.begin();
-    return this.snapshot(trigger, this.state as InstructionState, this.stages.currentStage);
+    return this.snapshot(trigger, this.state as InstructionState, this.enricher.currentStage);
   }
 
   /** Forces a progress callback (e.g. at the end of a run). */
@@ -246,15 +226,15 @@ export class Recorder {
     const now = Date.now();
     if (!force && now - this.progressAt < 250) return;
     const dt = (now - (this.progressAt || this.started)) / 1000;
-    const rate = dt > 0 ? (this.seq - this.progressSeq) / dt : 0;
+    const rate = dt > 0 ? (this.enricher.count - this.progressSeq) / dt : 0;
     this.progressAt = now;
-    this.progressSeq = this.seq;
+    this.progressSeq = this.enricher.count;
     const s = this.state;
     this.o.onProgress({
-      instructions: this.seq,
-      stage: this.stages.currentStage,
+      instructions: this.enricher.count,
+      stage: this.enricher.currentStage,
       pc: s?.pc ?? 0n,
-      functionName: s ? this.o.symbols?.functionAt(s.pc)?.name ?? UNKNOWN_FUNCTION : UNKNOWN_FUNCTION,
+      functionName: s ? this.enricher.functionAt(s.pc) : 'unknown',
       rate,
       snapshots: this.snapshotCount,
     });
@@ -262,7 +242,7 @@ export class Recorder {
 
   private result(reason: RunEndReason): RunResult {
     this.reportProgress(true);
-    return { reason, pc: this.state?.pc ?? 0n, instructions: this.seq };
+    return { reason, pc: this.state?.pc ?? 0n, instructions: this.enricher.count };
   }
 
   /** One `s`; if the guest does not stop within the idle timeout, interrupt it (WFI must not hang us). */
@@ -314,7 +294,7 @@ export class Recorder {
       word = await this.readInstructionBytes(pc);
     }
     const len = instructionLength(this.arch, thumb, word);
-    return { sequenceNumber: this.seq + 1, timestampUs, pc, bytes: word.subarray(0, len), thumb, registers };
+    return { sequenceNumber: this.enricher.count + 1, timestampUs, pc, bytes: word.subarray(0, len), thumb, registers };
   }
 
   private async readInstructionBytes(pc: bigint): Promise<Uint8Array> {
@@ -336,45 +316,14 @@ export class Recorder {
     if (trigger) await this.snapshot(trigger, s, row.stage);
   }
 
-  /** Counts the instruction and detects its stage (cheap; decides whether a snapshot is due). */
   private advance(s: InstructionState): PendingRow {
-    this.seq += 1;
-    s.sequenceNumber = this.seq;
-    const stage = this.stages.next(s.pc);
-    const changed = this.lastStage === undefined || stage !== this.lastStage;
-    const first = this.lastStage === undefined;
-    this.lastStage = stage;
-    const trigger = first ? undefined : this.policy.due(s.sequenceNumber, changed);
-    return { state: s, stage, stageChanged: changed, trigger };
+    return this.enricher.advance(s);
   }
 
   /** Writes one instruction row (buffered by the store). */
   private emitRow(row: PendingRow): void {
     if (!this.recording) return;
-    const s = row.state;
-    const { store, sessionId, symbols, disassembler } = this.o;
-    const fn = symbols?.functionAt(s.pc)?.name ?? UNKNOWN_FUNCTION;
-    const line = symbols?.lineAt(s.pc);
-    const status = s.registers.get(this.roles.status) ?? 0n;
-    const decoded = decodeStatus(this.arch, status);
-    // In a Thumb IT block the condition lives in CPSR.IT, not in the instruction bytes.
-    const dis = s.bytes.length ? disassembler.disassemble(this.arch, s.thumb, s.bytes, s.pc, decoded.itState) : undefined;
-    store.appendStep({
-      sessionId,
-      sequenceNumber: s.sequenceNumber,
-      timestampUs: s.timestampUs,
-      pc: s.pc,
-      bytes: s.bytes,
-      disassembly: dis?.text ?? (s.bytes.length ? '(undecodable)' : '(unreadable)'),
-      registers: s.registers,
-      sp: s.registers.get(this.roles.sp) ?? 0n,
-      functionName: fn,
-      bootStage: row.stage,
-      exceptionLevel: decoded.exceptionLevel,
-      thumb: s.thumb,
-      sourceFile: line?.file,
-      sourceLine: line?.line,
-    });
+    this.enricher.emit(row);
   }
 
   private async snapshot(trigger: SnapshotTrigger, s: InstructionState, stage: string): Promise<number | undefined> {

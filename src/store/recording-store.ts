@@ -66,7 +66,8 @@ export interface StepRow {
   pc: bigint | number;
   bytes: Uint8Array;
   disassembly: string;
-  /** The FULL register state; the writer stores only what changed (registers.ts). */
+  /** The FULL register state, or (after the session's first row) at least every register that changed
+   * since the previous row: the writer keeps the state and stores only what changed (registers.ts). */
   registers: RegisterInput;
   sp: bigint | number;
   /** 'unknown' when no symbol covers the pc (seed 4.2 filters on it). */
@@ -287,6 +288,10 @@ export class RecordingStore {
    * is kept across flushes (rows beyond pendingRows are stale) so it does not regrow for every batch. */
   private pending: SQLiteValue[] = [];
   private pendingRows = 0;
+  /** Buffered memory_writes rows, 5 values each (session, sequence, address, size, value); committed with the steps. */
+  private pendingWrites: SQLiteValue[] = [];
+  private pendingWriteRows = 0;
+  private insertWriteChunk: StatementSync | null = null;
   private insertStep: StatementSync | null = null;
   private insertStepChunk: StatementSync | null = null;
   private readonly timestamps = new TimestampFormatter();
@@ -542,6 +547,19 @@ export class RecordingStore {
     }
   }
 
+  /**
+   * Buffers one store made by step `sequenceNumber` (memory_writes): `value` is the bytes written at
+   * `address`, in memory order. Committed with the buffered steps, in their transaction. A recorder appends
+   * a step's stores before the step itself, so the commit a step row triggers carries its stores too.
+   */
+  appendMemoryWrite(sessionId: number, sequenceNumber: number, address: bigint, value: Uint8Array): void {
+    const p = this.pendingWrites;
+    let k = this.pendingWriteRows * 5;
+    p[k++] = sessionId; p[k++] = sequenceNumber; p[k++] = addressToSql(address); p[k++] = value.length; p[k] = value;
+    this.pendingWriteRows++;
+    if (this.pendingWriteRows >= this.options.batchRows) this.flush();
+  }
+
   /** Stage transitions come from the steps themselves: a change of bootStage starts a new visit row. */
   private trackStage(state: SessionWriteState, stageName: string, seq: number, us: number): void {
     let visit = state.visit;
@@ -561,7 +579,7 @@ export class RecordingStore {
   flush(): void {
     if (this.closed || this.readOnly) return;
     if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
-    if (this.pendingRows === 0 && this.dirtyVisits.size === 0) return;
+    if (this.pendingRows === 0 && this.pendingWriteRows === 0 && this.dirtyVisits.size === 0) return;
     if (this.diskFull) throw this.diskFull;
     const p = this.pending;
     const rowCount = this.pendingRows;
@@ -577,6 +595,10 @@ export class RecordingStore {
         last_sequence_number, instruction_count, start_time, end_time, duration_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const updateVisit = this.stmt('UPDATE boot_stages SET last_sequence_number = ?, instruction_count = ?, end_time = ?, duration_us = ? WHERE stage_id = ?');
     const updateCount = this.stmt('UPDATE boot_sessions SET instruction_count = ? WHERE session_id = ?');
+    const w = this.pendingWrites;
+    const writeRows = this.pendingWriteRows;
+    const insertWrite = this.stmt('INSERT INTO memory_writes (session_id, sequence_number, address, size, value) VALUES (?, ?, ?, ?, ?)');
+    const insertWrites = this.insertWriteChunk ??= this.db.prepare(`INSERT INTO memory_writes (session_id, sequence_number, address, size, value) VALUES ${Array<string>(INSERT_CHUNK).fill('(?, ?, ?, ?, ?)').join(', ')}`);
     try {
       this.transaction(() => {
         const width = STEP_COLUMNS.length;
@@ -598,10 +620,14 @@ export class RecordingStore {
           }
         }
         for (const state of sessions) updateCount.run([state.instructionCount, state.sessionId]);
+        const writeEnd = writeRows * 5;
+        let j = 0;
+        for (; j + INSERT_CHUNK * 5 <= writeEnd; j += INSERT_CHUNK * 5) insertWrites.run(...w.slice(j, j + INSERT_CHUNK * 5));
+        for (; j < writeEnd; j += 5) insertWrite.run([w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4]]);
       });
     } catch (e) {
       for (const v of newVisits) v.stageId = null; // rolled back: insert again next time
-      const error = this.databaseError(`writing ${rowCount} steps`, e);
+      const error = this.databaseError(`writing ${rowCount} steps and ${writeRows} memory writes`, e);
       // After a full disk they cannot be written; keeping them would make every later call fail the same
       // way. What was committed before stays, and endSession records why the session ended.
       if (error === this.diskFull) this.clearPending();
@@ -618,6 +644,7 @@ export class RecordingStore {
 
   private clearPending(): void {
     this.pendingRows = 0;
+    this.pendingWriteRows = 0;
     for (const state of this.pendingSessions) state.pending = false;
     this.pendingSessions = new Set();
     for (const visit of this.dirtyVisits.keys()) visit.dirty = false;
@@ -751,7 +778,7 @@ export class RecordingStore {
    */
   deleteSession(sessionId: number): void {
     this.assertWritable();
-    if (this.pendingRows > 0) this.flush();
+    if (this.pendingRows > 0 || this.pendingWriteRows > 0) this.flush();
     this.transaction(() => {
       const exists = this.stmt('SELECT 1 AS one FROM boot_sessions WHERE session_id = ?').get([sessionId]);
       if (!exists) throw new BootscopeError(ErrorCode.Database, `session ${sessionId} does not exist in ${this.file}; list sessions with \`bootscope sessions\``);
@@ -790,7 +817,7 @@ export class RecordingStore {
   /** Pending steps are committed before any read, so reads see everything appended so far. */
   private beforeRead(): void {
     this.assertOpen();
-    if (!this.readOnly && this.pendingRows > 0) this.flush();
+    if (!this.readOnly && (this.pendingRows > 0 || this.pendingWriteRows > 0)) this.flush();
   }
 
   listSessions(): SessionInfo[] {

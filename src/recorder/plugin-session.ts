@@ -1,0 +1,373 @@
+// Plugin capture as a recording session: QEMU (>= 9.2) runs with plugin/libbootscope.so streaming every
+// executed instruction, register change and store over a Unix socket; the same QEMU's gdbstub reads the
+// start snapshot, stops at a stop address and reads the state there. Events become step rows through the
+// StepEnricher shared with the gdbstub stepper, stores become memory_writes rows, and snapshots are computed
+// exactly: region contents at instruction N = the start snapshot (a gdbstub read at the first recorded
+// instruction) plus every memory_writes row before N (ShadowMemory).
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { RecordingConfig, RegionConfig } from '../common/config';
+import { BootscopeError, ConfigError, ErrorCode } from '../common/errors';
+import { decodeStatus, instructionLength } from '../arch/registers';
+import { Disassembler } from '../arch/disassembler';
+import type { Symbols } from '../symbols/symbols';
+import {
+  CaptureDecoder, ensurePlugin, type PcRange, pluginArgument, readCaptureStream, type RecordWindow, resolveWindow, type WindowPoint,
+} from '../capture/plugin';
+import { launchQemu, type QemuProcess } from '../qemu/launcher';
+import { GdbTarget } from '../target/target';
+import { RecordingStore, type RegionCapture } from '../store/recording-store';
+import type { SessionStatus } from '../store/schema';
+import { preflight } from './preflight';
+import type { RecorderProgress, RunEndReason, RunLimits, RunResult } from './recorder';
+import type { QemuExitCause, SessionOptions } from './session';
+import type { SnapshotTrigger } from './snapshot-policy';
+import { type InstructionState, type PendingRow, StepEnricher } from './step-enricher';
+
+/** µs since the epoch, as the stepper stamps its rows. */
+function nowUs(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** The configured regions' bytes, kept current by replaying every recorded store onto them. */
+export class ShadowMemory {
+  private readonly spans: Array<{ region: RegionConfig; start: bigint; end: bigint; data: Uint8Array }>;
+
+  constructor(regions: readonly RegionConfig[], contents: readonly Uint8Array[]) {
+    this.spans = regions.map((region, i) => ({ region, start: BigInt(region.start), end: BigInt(region.start) + BigInt(region.size), data: Uint8Array.from(contents[i]) }));
+  }
+
+  /** Puts `value` at `address` wherever it overlaps a region. */
+  apply(address: bigint, value: Uint8Array): void {
+    const last = address + BigInt(value.length);
+    for (const s of this.spans) {
+      if (last <= s.start || address >= s.end) continue;
+      const from = address > s.start ? address : s.start;
+      const to = last < s.end ? last : s.end;
+      s.data.set(value.subarray(Number(from - address), Number(to - address)), Number(from - s.start));
+    }
+  }
+
+  /** Copies of every region's current bytes. */
+  contents(): Uint8Array[] {
+    return this.spans.map((s) => Uint8Array.from(s.data));
+  }
+}
+
+/** A single-pc window point or stop address, which a gdbstub breakpoint can hit exactly. */
+function singlePc(r: PcRange | undefined): bigint | undefined {
+  return r && r.end === r.start + 1n ? r.start : undefined;
+}
+
+/** The recorder side of a plugin capture session, with the Recorder's counters the CLI reports. */
+export interface PluginRecorderView {
+  readonly instructionCount: number;
+  readonly snapshots: number;
+  captureSnapshot(trigger: SnapshotTrigger): Promise<number | undefined>;
+}
+
+export class PluginRecordingSession {
+  private closed = false;
+  private snapshotCount = 0;
+  private shadow: ShadowMemory | undefined;
+  private last: InstructionState | undefined;
+  private lastStage = '';
+  /** The row of the latest EXEC, appended when the next one arrives (after its stores). */
+  private held: PendingRow | undefined;
+  private ended = false;
+  readonly recorder: PluginRecorderView;
+
+  private constructor(
+    readonly config: RecordingConfig,
+    readonly target: GdbTarget,
+    readonly store: RecordingStore,
+    readonly sessionId: number,
+    readonly qemu: QemuProcess,
+    readonly symbols: Symbols | undefined,
+    private readonly enricher: StepEnricher,
+    private readonly socket: net.Socket,
+    private readonly window: RecordWindow,
+    private readonly stopPc: bigint | undefined,
+    private readonly socketDir: string,
+    private readonly o: SessionOptions,
+  ) {
+    const counted = (): number => this.enricher.count;
+    const snapshots = (): number => this.snapshotCount;
+    this.recorder = {
+      get instructionCount() { return counted(); },
+      get snapshots() { return snapshots(); },
+      captureSnapshot: (trigger) => Promise.resolve(this.snapshotAt(trigger)),
+    };
+  }
+
+  static async start(o: SessionOptions): Promise<PluginRecordingSession> {
+    const cfg = o.config;
+    if (cfg.request !== 'launch' || !cfg.qemu) throw new ConfigError('capture', '"plugin" needs "request": "launch" with a "qemu" section');
+    const { symbols, warnings } = preflight(cfg);
+    for (const w of warnings) o.onWarning?.(w);
+    cfg.regions.forEach((r, i) => {
+      if (r.physical || cfg.physicalMemory) {
+        throw new ConfigError(`regions[${i}].physical`, `plugin capture sees the virtual address of every store, so a physical region ("${r.name}") cannot be kept exact from them; record it with "capture": "gdbstub" or give its virtual address`);
+      }
+    });
+    const disassembler = await Disassembler.create();
+    const pluginPath = ensurePlugin();
+    const window = pluginWindow(cfg, symbols);
+    const stopPc = singlePc(window.stopPc);
+    if (stopPc !== undefined) window.stopPc = undefined; // a gdbstub breakpoint stops there (see record())
+
+    const socketDir = mkdtempSync(path.join(tmpdir(), 'bootscope-capture-'));
+    const socketPath = path.join(socketDir, 's');
+    const server = net.createServer();
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(socketPath, resolve); });
+    let qemu: QemuProcess | undefined;
+    let target: GdbTarget | undefined;
+    let store: RecordingStore | undefined;
+    const ownsStore = !o.store;
+    try {
+      const plugin = pluginArgument({ pluginPath, out: `unix:${socketPath}`, window });
+      qemu = await launchQemu({ qemu: { ...cfg.qemu, extraArgs: [...cfg.qemu.extraArgs, '-plugin', plugin] } });
+      if (o.onUart) qemu.onUart(o.onUart);
+      const socket = await Promise.race([accepted, new Promise<never>((_, reject) => setTimeout(() => reject(new BootscopeError(ErrorCode.Qemu, `QEMU started but the capture plugin never connected to ${socketPath}`)), 10_000).unref())]);
+      server.close();
+      target = await GdbTarget.connect({ host: '127.0.0.1', port: qemu.gdbPort });
+      store = o.store ?? RecordingStore.open(cfg.database, { create: true });
+      const sessionId = store.beginSession({
+        description: cfg.description ?? cfg.name,
+        qemuVersion: qemu.version.text,
+        arch: target.arch,
+        configJson: JSON.stringify({ ...cfg, capture: 'plugin' }),
+        elfPath: cfg.elf,
+        elfMd5: cfg.elf ? createHash('md5').update(readFileSync(cfg.elf)).digest('hex') : undefined,
+        gdbHost: '127.0.0.1',
+        gdbPort: qemu.gdbPort,
+      });
+      const enricher = new StepEnricher({ store, sessionId, arch: target.arch, config: cfg, disassembler, symbols });
+      return new PluginRecordingSession(cfg, target, store, sessionId, qemu, symbols, enricher, socket, window, stopPc, socketDir, { ...o, store: ownsStore ? undefined : store });
+    } catch (e) {
+      server.close();
+      await target?.close().catch(() => undefined);
+      await qemu?.shutdown().catch(() => undefined);
+      if (ownsStore) store?.close();
+      rmSync(socketDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Runs the guest to the end of the capture: the stop address (a gdbstub breakpoint), the window's stop,
+   * maxInstructions, timeLimitSeconds, cancellation, or QEMU exiting. Everything the plugin recorded is in
+   * the store when this returns.
+   */
+  async record(limits: RunLimits = {}): Promise<RunResult> {
+    const t = this.target;
+    const cfg = this.config;
+    const kind = 4; // A64 and A32 instructions (the gdbstub's breakpoint kind is the instruction size)
+    // Start snapshot at the first recorded instruction: at reset, or at a start address (a breakpoint).
+    const startPc = singlePc(this.window.startPc);
+    if (startPc !== undefined) {
+      await t.insertBreakpoint(0, startPc, kind);
+      const stop = await t.cont();
+      await t.removeBreakpoint(0, startPc, kind);
+      if (stop.kind === 'exited' || stop.kind === 'terminated') return { reason: 'target-exited', stop, pc: 0n, instructions: 0 };
+    }
+    if (cfg.regions.length > 0) {
+      if (this.window.startPc !== undefined && startPc === undefined || this.window.startCount !== undefined) {
+        this.o.onWarning?.('window.start is a stage pc range or an instruction count: the memory at that exact instruction cannot be read, so this session has no snapshots; start the window at a function or an address to get them');
+      } else {
+        this.shadow = new ShadowMemory(cfg.regions, await Promise.all(cfg.regions.map((r) => t.readMemory(BigInt(r.start), r.size))));
+      }
+    }
+    if (this.stopPc !== undefined) await t.insertBreakpoint(0, this.stopPc, kind);
+    const running = t.cont();
+    let stopReply: Awaited<typeof running> | undefined;
+    running.then((s) => { stopReply = s; }, () => undefined);
+
+    const decoder = new CaptureDecoder();
+    const names: string[] = [];
+    const maxTotal = cfg.maxInstructions;
+    const deadline = cfg.timeLimitSeconds ? Date.now() + cfg.timeLimitSeconds * 1000 : Infinity;
+    let reason: RunEndReason | undefined;
+    let stoppedByUs = false;
+    const endEarly = (why: RunEndReason): void => {
+      if (reason === undefined) reason = why;
+      if (!stoppedByUs) { stoppedByUs = true; void this.qemu.shutdown(); }
+    };
+    const onStopReply = running.then(async (s) => {
+      if (s.kind === 'signal' && this.stopPc !== undefined) {
+        // At the stop address, before it executes: everything before it is in the plugin's buffer, which
+        // QEMU's exit flushes (END record). The state here becomes the last row, as the stepper records it.
+        const final = await this.readState();
+        reason ??= 'stop-at';
+        stoppedByUs = true;
+        void this.qemu.shutdown();
+        return final;
+      }
+      return undefined;
+    }, () => undefined);
+    const abort = (): void => endEarly('cancelled');
+    limits.signal?.addEventListener('abort', abort);
+    try {
+      for await (const batch of readCaptureStream(this.socket, decoder)) {
+        for (const e of batch.events) {
+          switch (e.kind) {
+            case 'registers':
+              if (e.vcpu !== 0) throw new BootscopeError(ErrorCode.Target, `plugin capture records one vCPU; the guest runs vCPU ${e.vcpu} too: remove -smp from qemu.extraArgs or use "capture": "gdbstub"`);
+              e.registers.forEach((r, i) => { names[i] = r.name; });
+              break;
+            case 'windowStart':
+              if (e.executedBefore > 0 && this.enricher.count === 0) this.store.addTraceGap(this.sessionId, 0, 'window', e.executedBefore);
+              break;
+            case 'executed': {
+              if (maxTotal > 0 && this.enricher.count >= maxTotal) { endEarly('max-instructions'); break; }
+              const regs = new Map<string, bigint>();
+              for (const c of e.changed) regs.set(names[c.index], c.value);
+              regs.set('pc', e.instruction.pc);
+              this.pushRow(regs, e.instruction.pc, e.instruction.bytes);
+              break;
+            }
+            case 'memoryWrite':
+              if (reason === 'max-instructions') break;
+              this.store.appendMemoryWrite(this.sessionId, this.enricher.count, e.address, e.value);
+              this.shadow?.apply(e.address, e.value);
+              break;
+            case 'windowStop':
+              reason ??= this.window.stopCount !== undefined && cfg.window?.stop === undefined ? 'max-instructions' : 'stop-at';
+              break;
+            case 'end':
+              this.ended = true;
+              break;
+            default:
+              break;
+          }
+        }
+        this.reportProgress(false);
+        if (Date.now() >= deadline) endEarly('time-limit');
+      }
+      this.releaseHeld();
+      const final = stopReply?.kind === 'signal' ? await onStopReply : undefined;
+      if (final) this.pushRow(final.registers, final.pc, final.bytes);
+      this.releaseHeld();
+      this.store.flush();
+      this.reportProgress(true);
+      const pc = this.last?.pc ?? 0n;
+      if (reason !== undefined) return { reason, pc, instructions: this.enricher.count };
+      return { reason: 'target-exited', pc, instructions: this.enricher.count, stop: stopReply };
+    } finally {
+      limits.signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Counts and stages one instruction; its row is held until its stores have arrived. */
+  private pushRow(registers: Map<string, bigint>, pc: bigint, bytes: Uint8Array): void {
+    this.releaseHeld();
+    const status = registers.get(this.enricher.roles.status);
+    const thumb = this.target.arch === 'arm' && decodeStatus('arm', status ?? this.lastStatus).thumb;
+    if (status !== undefined) this.lastStatus = status;
+    const state: InstructionState = { sequenceNumber: 0, timestampUs: nowUs(), pc, bytes, thumb, registers };
+    const row = this.enricher.advance(state);
+    this.last = state;
+    this.lastStage = row.stage;
+    if (this.enricher.count === 1 && this.shadow) {
+      this.enricher.emit(row);
+      this.snapshotAt('start');
+    } else if (row.trigger) {
+      this.enricher.emit(row);
+      this.snapshotAt(row.trigger);
+    } else {
+      this.held = row;
+    }
+  }
+
+  private lastStatus = 0n;
+
+  private releaseHeld(): void {
+    if (this.held) { this.enricher.emit(this.held); this.held = undefined; }
+  }
+
+  /** The state at the gdbstub's stop: every register QEMU reports, and the instruction's bytes. */
+  private async readState(): Promise<{ pc: bigint; registers: Map<string, bigint>; bytes: Uint8Array }> {
+    const t = this.target;
+    const registers = t.decodeRegisters(await t.readRegisters());
+    const pc = registers.get(this.enricher.roles.pc) ?? 0n;
+    const thumb = t.arch === 'arm' && decodeStatus('arm', registers.get(this.enricher.roles.status) ?? 0n).thumb;
+    const word = await t.readMemory(pc, 4).catch(() => t.readMemory(pc, 2));
+    return { pc, registers, bytes: word.subarray(0, instructionLength(t.arch, thumb, word)) };
+  }
+
+  /** Snapshot of every region at the latest counted instruction (before it executes), from the shadow. */
+  private snapshotAt(trigger: SnapshotTrigger): number | undefined {
+    const s = this.last;
+    if (!this.shadow || !s) return undefined;
+    this.releaseHeld();
+    const contents = this.shadow.contents();
+    const regions: RegionCapture[] = this.config.regions.map((r, i) => ({
+      name: r.name, start: r.start, data: contents[i], expectedPattern: r.pattern, threshold: this.config.snapshots.threshold, physical: false,
+    }));
+    const id = this.store.addSnapshot({ sessionId: this.sessionId, sequenceNumber: s.sequenceNumber, timestampUs: s.timestampUs, bootStage: this.lastStage, pc: s.pc, trigger, regions });
+    this.snapshotCount++;
+    return id;
+  }
+
+  private progressAt = 0;
+  private progressSeq = 0;
+  private readonly started = Date.now();
+
+  private reportProgress(force: boolean): void {
+    if (!this.o.onProgress) return;
+    const now = Date.now();
+    if (!force && now - this.progressAt < 250) return;
+    const dt = (now - (this.progressAt || this.started)) / 1000;
+    const p: RecorderProgress = {
+      instructions: this.enricher.count,
+      stage: this.enricher.currentStage,
+      pc: this.last?.pc ?? 0n,
+      functionName: this.last ? this.enricher.functionAt(this.last.pc) : 'unknown',
+      rate: dt > 0 ? (this.enricher.count - this.progressSeq) / dt : 0,
+      snapshots: this.snapshotCount,
+    };
+    this.progressAt = now;
+    this.progressSeq = this.enricher.count;
+    this.o.onProgress(p);
+  }
+
+  /** Why QEMU went away when the capture ended with 'target-exited'. */
+  async qemuExitCause(_stop?: RunResult['stop']): Promise<QemuExitCause> {
+    const exit = await Promise.race([this.qemu.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
+    const how = !exit ? 'QEMU is still running' : exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with code ${exit.code}`;
+    const stream = this.ended ? 'the capture stream ended complete' : 'the capture stream ended without its END record';
+    return { byGuest: false, reason: `QEMU exited without the recording asking for it (${stream}; ${how})` };
+  }
+
+  /** Ends the boot_sessions row, disconnects and stops QEMU. Idempotent. */
+  async close(status: Exclude<SessionStatus, 'recording'>, reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      const uart = this.qemu.uartText();
+      try { if (uart) this.store.updateSession(this.sessionId, { uartLog: uart }); } catch { /* the status matters more */ }
+      this.store.endSession(this.sessionId, status, reason);
+    } finally {
+      this.socket.destroy();
+      await this.target.close().catch(() => undefined);
+      await this.qemu.shutdown().catch(() => undefined);
+      if (!this.o.store) this.store.close();
+      rmSync(this.socketDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** The plugin's window from `window`, `stopAt` and `maxInstructions`; symbols and stages resolved to pcs. */
+export function pluginWindow(cfg: RecordingConfig, symbols: Symbols | undefined): RecordWindow {
+  const stop: WindowPoint | undefined = cfg.window?.stop ?? (cfg.stopAt === undefined ? undefined
+    : /^(0x[0-9a-f]+|[0-9]+)$/i.test(cfg.stopAt) ? { pc: BigInt(cfg.stopAt) } : { symbol: cfg.stopAt });
+  const w = resolveWindow({ start: cfg.window?.start, stop, exitOnStop: true }, symbols, cfg.stages);
+  // Thumb functions' symbols carry bit 0; the pc never does.
+  for (const r of [w.startPc, w.stopPc]) if (r && r.end === r.start + 1n && (r.start & 1n) === 1n) { r.start &= ~1n; r.end = r.start + 1n; }
+  if (w.stopCount === undefined && w.startPc === undefined && w.startCount === undefined && cfg.maxInstructions > 0) w.stopCount = cfg.maxInstructions;
+  return w;
+}
