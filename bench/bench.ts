@@ -259,6 +259,7 @@ async function main(): Promise<void> {
     const wasmRate = wasmStoreRate(Math.min(STORE_ROWS, 200_000)) ?? WASM_STORE.store_rows_per_s;
     result.store = {
       store_rows_per_s: Math.round(rate.rowsPerSecond),
+      store_rows_per_cpu_s: Math.round(rate.rowsPerCpuSecond),
       goal_rows_per_s: 300_000,
       rows: rate.rows,
       store_bytes_per_row: +rate.bytesPerRow.toFixed(1),
