@@ -57,6 +57,26 @@ export class ShadowMemory {
   }
 }
 
+/** Guest-physical [start, end) ranges backed by RAM, from QEMU's `info mtree -f` (the CPU's address space). */
+export function ramRanges(mtree: string): Array<[bigint, bigint]> {
+  const views = mtree.split(/\r?\nFlatView #/);
+  const view = views.find((v) => /AS "cpu-memory-0"/.test(v)) ?? views.find((v) => /AS "memory"/.test(v)) ?? '';
+  const out: Array<[bigint, bigint]> = [];
+  for (const m of view.matchAll(/^\s*([0-9a-f]+)-([0-9a-f]+) \(prio -?\d+, ram\)/gim)) out.push([BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`) + 1n]);
+  return out;
+}
+
+/** True when every byte of [start, start + size) lies in RAM (merged adjacent ranges). */
+export function inRam(ranges: ReadonlyArray<[bigint, bigint]>, start: bigint, size: bigint): boolean {
+  let at = start;
+  const end = start + size;
+  for (const [lo, hi] of [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (lo <= at && at < hi) at = hi;
+    if (at >= end) return true;
+  }
+  return at >= end;
+}
+
 /** A single-pc window point or stop address, which a gdbstub breakpoint can hit exactly. */
 function singlePc(r: PcRange | undefined): bigint | undefined {
   return r && r.end === r.start + 1n ? r.start : undefined;
@@ -75,6 +95,8 @@ export class PluginRecordingSession {
   private shadow: ShadowMemory | undefined;
   private last: InstructionState | undefined;
   private lastStage = '';
+  /** The configured regions whose snapshots stores can keep exact (RAM); device regions are left out. */
+  private regions: RegionConfig[] = [];
   /** The row of the latest EXEC, appended when the next one arrives (after its stores). */
   private held: PendingRow | undefined;
   private ended = false;
@@ -175,11 +197,12 @@ export class PluginRecordingSession {
       await t.removeBreakpoint(0, startPc, kind);
       if (stop.kind === 'exited' || stop.kind === 'terminated') return { reason: 'target-exited', stop, pc: 0n, instructions: 0 };
     }
-    if (cfg.regions.length > 0) {
+    this.regions = await this.ramRegions();
+    if (this.regions.length > 0) {
       if (this.window.startPc !== undefined && startPc === undefined || this.window.startCount !== undefined) {
         this.o.onWarning?.('window.start is a stage pc range or an instruction count: the memory at that exact instruction cannot be read, so this session has no snapshots; start the window at a function or an address to get them');
       } else {
-        this.shadow = new ShadowMemory(cfg.regions, await Promise.all(cfg.regions.map((r) => t.readMemory(BigInt(r.start), r.size))));
+        this.shadow = new ShadowMemory(this.regions, await Promise.all(this.regions.map((r) => t.readMemory(BigInt(r.start), r.size))));
       }
     }
     if (this.stopPc !== undefined) await t.insertBreakpoint(0, this.stopPc, kind);
@@ -202,10 +225,12 @@ export class PluginRecordingSession {
         // At the stop address, before it executes: everything before it is in the plugin's buffer, which
         // QEMU's exit flushes (END record). The state here becomes the last row, as the stepper records it.
         const final = await this.readState();
+        // The same instant through the gdbstub, to check the computed end snapshot against (below).
+        const reads = this.shadow ? await Promise.all(this.regions.map((r) => t.readMemory(BigInt(r.start), r.size))) : [];
         reason ??= 'stop-at';
         stoppedByUs = true;
         void this.qemu.shutdown();
-        return final;
+        return { ...final, reads };
       }
       return undefined;
     }, () => undefined);
@@ -250,7 +275,10 @@ export class PluginRecordingSession {
       }
       this.releaseHeld();
       const final = stopReply?.kind === 'signal' ? await onStopReply : undefined;
-      if (final) this.pushRow(final.registers, final.pc, final.bytes);
+      if (final) {
+        this.pushRow(final.registers, final.pc, final.bytes);
+        this.checkAgainst(final.reads);
+      }
       this.releaseHeld();
       this.store.flush();
       this.reportProgress(true);
@@ -289,6 +317,20 @@ export class PluginRecordingSession {
     if (this.held) { this.enricher.emit(this.held); this.held = undefined; }
   }
 
+  /**
+   * The regions whose contents the recorded stores determine: those in RAM. A device region (MMIO: a UART's
+   * registers) reads back what the device decides, not what the CPU stored, so it is left out, with a warning.
+   */
+  private async ramRegions(): Promise<RegionConfig[]> {
+    if (this.config.regions.length === 0) return [];
+    const ranges = ramRanges(await this.qemu.qmp.hmp('info mtree -f'));
+    return this.config.regions.filter((r, i) => {
+      if (inRam(ranges, BigInt(r.start), BigInt(r.size))) return true;
+      this.o.onWarning?.(`regions[${i}] "${r.name}" (0x${r.start.toString(16)}, ${r.size} bytes) is not RAM in QEMU's memory map (a device's registers): plugin capture computes snapshots from the CPU's stores, which a device does not keep, so it is left out of this session's snapshots; record it with "capture": "gdbstub"`);
+      return false;
+    });
+  }
+
   /** The state at the gdbstub's stop: every register QEMU reports, and the instruction's bytes. */
   private async readState(): Promise<{ pc: bigint; registers: Map<string, bigint>; bytes: Uint8Array }> {
     const t = this.target;
@@ -299,13 +341,27 @@ export class PluginRecordingSession {
     return { pc, registers, bytes: word.subarray(0, instructionLength(t.arch, thumb, word)) };
   }
 
+  /** Every region computed from the stores must equal the gdbstub's read at the stop; says where not. */
+  private checkAgainst(reads: readonly Uint8Array[]): void {
+    if (!this.shadow || reads.length === 0) return;
+    const computed = this.shadow.contents();
+    this.regions.forEach((r, i) => {
+      const a = computed[i];
+      const b = reads[i];
+      const at = a.findIndex((v, k) => v !== b[k]);
+      if (at >= 0) {
+        this.o.onWarning?.(`region "${r.name}": the contents computed from the recorded stores differ from the gdbstub's read at the stop, first at +0x${at.toString(16)} (0x${a[at].toString(16)} vs 0x${b[at].toString(16)}): something other than this CPU's stores (DMA, another bus master) writes there; its snapshots in this session are not exact`);
+      }
+    });
+  }
+
   /** Snapshot of every region at the latest counted instruction (before it executes), from the shadow. */
   private snapshotAt(trigger: SnapshotTrigger): number | undefined {
     const s = this.last;
     if (!this.shadow || !s) return undefined;
     this.releaseHeld();
     const contents = this.shadow.contents();
-    const regions: RegionCapture[] = this.config.regions.map((r, i) => ({
+    const regions: RegionCapture[] = this.regions.map((r, i) => ({
       name: r.name, start: r.start, data: contents[i], expectedPattern: r.pattern, threshold: this.config.snapshots.threshold, physical: false,
     }));
     const id = this.store.addSnapshot({ sessionId: this.sessionId, sequenceNumber: s.sequenceNumber, timestampUs: s.timestampUs, bootStage: this.lastStage, pc: s.pc, trigger, regions });

@@ -5,6 +5,8 @@ import { loadConfigFile } from '../../src/cli/config-file';
 import type { QemuConfig, RecordingConfig } from '../../src/common/config';
 import type { ElfFile } from '../../src/symbols/elf';
 import { RecordingSession, statusFor } from '../../src/recorder/session';
+import { PluginRecordingSession } from '../../src/recorder/plugin-session';
+import type { RecordingStore } from '../../src/store/recording-store';
 import type { RunResult } from '../../src/recorder/recorder';
 
 export const GUEST_DIR = path.resolve(__dirname, '..', '..', 'guest');
@@ -38,11 +40,25 @@ export interface DemoRecording {
   seconds: number;
 }
 
-/** Records one boot to its configured stop (boot_done) and closes the session as the CLI does. */
-export async function recordDemo(name: DemoName, database: string, overrides: Partial<RecordingConfig> = {}): Promise<DemoRecording> {
+export interface RecordDemoOptions {
+  /** Another QEMU binary (e.g. the QEMU 10 of scripts/qemu10.sh), and arguments appended to the config's. */
+  qemuBinary?: string;
+  extraArgs?: string[];
+  /** Record into this open store (e.g. one a test throttles) instead of opening `database`. */
+  store?: RecordingStore;
+}
+
+/** Records one boot to its configured stop (boot_done) and closes the session as the CLI does; `overrides.capture`
+ * "plugin" records with plugin capture (PluginRecordingSession), anything else with the gdbstub stepper. */
+export async function recordDemo(name: DemoName, database: string, overrides: Partial<RecordingConfig> = {}, options: RecordDemoOptions = {}): Promise<DemoRecording> {
   const warnings: string[] = [];
   const t0 = Date.now();
-  const session = await RecordingSession.start({ config: demoConfig(name, database, overrides), onWarning: (w) => warnings.push(w) });
+  const config = demoConfig(name, database, overrides);
+  if (config.qemu && (options.qemuBinary || options.extraArgs)) {
+    config.qemu = { ...config.qemu, binary: options.qemuBinary ?? config.qemu.binary, extraArgs: [...config.qemu.extraArgs, ...options.extraArgs ?? []] };
+  }
+  const start = config.capture === 'plugin' ? PluginRecordingSession.start : RecordingSession.start;
+  const session = await start({ config, onWarning: (w) => warnings.push(w), store: options.store });
   try {
     const result = await session.record();
     if (result.reason !== 'target-exited') await session.recorder.captureSnapshot('end');

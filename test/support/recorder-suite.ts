@@ -9,14 +9,16 @@ import * as path from 'node:path';
 import { Disassembler, type Arch } from '../../src/arch';
 import { RecordingStore } from '../../src/store/recording-store';
 import { ElfFile } from '../../src/symbols';
-import { recordDemo, GUEST_DIR, type DemoRecording } from './demo-recording';
+import type { RecordingConfig } from '../../src/common/config';
+import { recordDemo, GUEST_DIR, type DemoRecording, type RecordDemoOptions } from './demo-recording';
 import { normalise, objdump } from './objdump';
 
 /** The configured stages (guest/demo-*.json) in boot order: each must be entered, first entries in this order. */
 const STAGE_ORDER = ['elfloader', 'seL4_boot', 'rootserver_start', 'camkes_init', 'freertos_main', 'pattern_painting', 'scheduler_start'];
 const PAINTED = ['stack_region', 'data_region', 'heap_region', 'pattern_region'];
 
-export function recorderSuite(arch: Arch): void {
+/** `overrides`/`options` choose another capture (e.g. { capture: 'plugin' } on QEMU 10); `skip` skips it all. */
+export function recorderSuite(arch: Arch, overrides: Partial<RecordingConfig> = {}, options: RecordDemoOptions & { skip?: string | false } = {}): void {
   const base = arch === 'arm' ? 'demo-arm32' : 'demo-aarch64';
   let dir: string;
   let normal: DemoRecording;
@@ -26,8 +28,9 @@ export function recorderSuite(arch: Arch): void {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), `bootscope-rec-${arch}-`));
     const database = path.join(dir, 'rec.db');
-    normal = await recordDemo(base, database);
-    corrupted = await recordDemo(`${base}-corrupted`, database);
+    if (options.skip) return;
+    normal = await recordDemo(base, database, overrides, options);
+    corrupted = await recordDemo(`${base}-corrupted`, database, overrides, options);
     store = RecordingStore.open(database, { readOnly: true });
   });
   after(() => {
@@ -35,7 +38,8 @@ export function recorderSuite(arch: Arch): void {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  describe(`${base}: a real boot recorded to boot_done`, () => {
+  const label = overrides.capture === 'plugin' ? ' (plugin capture)' : '';
+  describe(`${base}: a real boot recorded to boot_done${label}`, { skip: options.skip }, () => {
     test('the session ends completed at stopAt with every step in the file', () => {
       const s = store.getSession(normal.sessionId);
       assert.ok(s);
@@ -143,7 +147,7 @@ export function recorderSuite(arch: Arch): void {
     }
   });
 
-  describe(`${base}-corrupted: the stack overflow into the painted stack region`, () => {
+  describe(`${base}-corrupted: the stack overflow into the painted stack region${label}`, { skip: options.skip }, () => {
     test('stack_region drops to 976/1024 words with the first mismatch at +0xf40; the other regions stay whole', () => {
       const snaps = store.snapshots(corrupted.sessionId);
       const last = store.regions(snaps[snaps.length - 1].snapshotId);

@@ -1,0 +1,7 @@
+// Recorder acceptance on the arm32 demo guest with plugin capture (issue 13): the same checks as the gdbstub
+// recorder (test/support/recorder-suite.ts), QEMU 10 from scripts/qemu10.sh, real SQLite file.
+import { recorderSuite } from '../support/recorder-suite';
+import { qemu10 } from '../support/plugin-fixtures';
+
+const q = qemu10();
+recorderSuite('arm', { capture: 'plugin' }, 'skip' in q ? { skip: q.skip } : { qemuBinary: q.binaries.arm });
