@@ -54,32 +54,33 @@ function jsonKey(name: string): string {
 /**
  * The writer's per-row step: copies `input` into `state` in place and returns the delta JSON (the registers
  * whose value changed, in input order; "{}" when none) — the same text encodeRegisterDelta gives, built in
- * one pass without a new Map or object per row.
+ * one pass with no allocation but the text: Map.forEach with one module-level callback (a for-of over a Map
+ * makes an [name, value] array per register, i.e. 17 per ARM32 step).
  */
 export function updateRegisterState(state: RegisterState, input: RegisterInput): string {
-  let json = '{';
-  // No closure and no entries() array per row: this runs once per recorded instruction.
-  const names = input instanceof Map ? undefined : Object.keys(input);
-  const iterator = input instanceof Map ? (input as ReadonlyMap<string, bigint>).entries() : undefined;
-  for (let i = 0; ; i++) {
-    let name: string;
-    let value: bigint | number;
-    if (iterator) {
-      const next = iterator.next();
-      if (next.done) break;
-      [name, value] = next.value;
-    } else {
-      if (i >= names!.length) break;
-      name = names![i];
-      value = (input as Readonly<Record<string, bigint | number>>)[name];
-    }
-    const v = typeof value === 'bigint' ? value : BigInt(value);
-    if (state.get(name) === v) continue;
-    if (v < 0n) throw new RangeError(`register ${name} must be unsigned, got ${v}`);
-    state.set(name, v);
-    json += `${json.length > 1 ? ',' : ''}${jsonKey(name)}${v <= MAX_SAFE ? v.toString() : `"0x${v.toString(16)}"`}`;
+  pass.state = state;
+  pass.json = '{';
+  if (input instanceof Map) {
+    (input as ReadonlyMap<string, bigint>).forEach(visitRegister);
+  } else {
+    const record = input as Readonly<Record<string, bigint | number>>;
+    for (const name of Object.keys(record)) visitRegister(record[name], name);
   }
-  return `${json}}`;
+  const json = `${pass.json}}`;
+  pass.state = EMPTY_STATE;
+  return json;
+}
+
+const EMPTY_STATE: RegisterState = new Map();
+/** The pass in progress (updateRegisterState is synchronous and not re-entrant). */
+const pass = { state: EMPTY_STATE, json: '{' };
+
+function visitRegister(value: bigint | number, name: string): void {
+  const v = typeof value === 'bigint' ? value : BigInt(value);
+  if (pass.state.get(name) === v) return;
+  if (v < 0n) throw new RangeError(`register ${name} must be unsigned, got ${v}`);
+  pass.state.set(name, v);
+  pass.json += `${pass.json.length > 1 ? ',' : ''}${jsonKey(name)}${v <= MAX_SAFE ? v.toString() : `"0x${v.toString(16)}"`}`;
 }
 
 /** JSON of the registers that differ from `previous` (a delta row); "{}" when nothing changed. */
