@@ -252,17 +252,25 @@ export class RecordingHistory {
     const lo = (opts.after ?? -1) + 1;
     if (hi < lo || limit <= 0) return [];
     const end = address + BigInt(size);
-    // Per possible start address, the newest `limit` overlapping writes; then merge (index seeks only).
     const found: { seq: number; rowid: bigint; address: bigint; size: number; value: Uint8Array }[] = [];
-    const stmt = this.store.readStatement(`SELECT rowid, sequence_number, address, size, value FROM memory_writes
-        WHERE session_id = ? AND address = ? AND sequence_number BETWEEN ? AND ? AND size > ?
-        ORDER BY sequence_number DESC, rowid DESC LIMIT ?`);
-    for (let a = address - BigInt(MAX_WRITE_BYTES - 1); a < end; a++) {
-      if (a < 0n) continue;
-      const minSize = a < address ? Number(address - a) : 0;
-      for (const r of stmt.all([sessionId, addressToSql(a), lo, hi, minSize, limit])) {
-        found.push({ seq: num(r.sequence_number), rowid: BigInt(r.rowid as bigint), address: addressFromSql(r.address), size: num(r.size), value: r.value as Uint8Array });
+    const add = (r: Row): void => {
+      found.push({ seq: num(r.sequence_number), rowid: BigInt(r.rowid as bigint), address: addressFromSql(r.address), size: num(r.size), value: r.value as Uint8Array });
+    };
+    const lowest = address - BigInt(MAX_WRITE_BYTES - 1);
+    if (size <= 64) {
+      // A word or a few: per possible start address, the newest `limit` overlapping writes (one index seek
+      // each, however often the word was written), then merged.
+      const stmt = this.store.readStatement(`SELECT rowid, sequence_number, address, size, value FROM memory_writes
+          WHERE session_id = ? AND address = ? AND sequence_number BETWEEN ? AND ? AND size > ?
+          ORDER BY sequence_number DESC, rowid DESC LIMIT ?`);
+      for (let a = lowest < 0n ? 0n : lowest; a < end; a++) {
+        for (const r of stmt.all([sessionId, addressToSql(a), lo, hi, a < address ? Number(address - a) : 0, limit])) add(r);
       }
+    } else {
+      // A larger range: one statement; SQLite walks whichever index is narrower (the instructions or the addresses).
+      for (const r of this.store.readStatement(`SELECT rowid, sequence_number, address, size, value FROM memory_writes
+          WHERE session_id = ? AND address BETWEEN ? AND ? AND sequence_number BETWEEN ? AND ? AND address + size > ?
+          ORDER BY sequence_number DESC, rowid DESC LIMIT ?`).all([sessionId, addressToSql(lowest < 0n ? 0n : lowest), addressToSql(end - 1n), lo, hi, addressToSql(address), limit])) add(r);
     }
     found.sort((x, y) => (y.seq - x.seq) || (y.rowid > x.rowid ? 1 : y.rowid < x.rowid ? -1 : 0));
     return found.slice(0, limit).map((w) => this.writeRow(sessionId, w.seq, w.address, w.value));

@@ -18,10 +18,21 @@ export interface SyntheticSessionOptions {
   description?: string;
   /** µs between consecutive steps (default 150, about what single-stepping QEMU takes). */
   stepUs?: number;
+  /**
+   * Record every store as plugin capture does (memory_writes): pushes, pops and locals on a stack that
+   * moves with sp, the painting's pattern words, the scheduler's corruption, and now and then a 16-byte
+   * copy; every region's bytes in the snapshots follow them. The UART registers change without a store
+   * (a device), as on real hardware. Off by default: the other sessions' data stays as it was.
+   */
+  memoryWrites?: boolean;
+  /** Also take a snapshot every N instructions (trigger 'interval'); 0 or undefined: only at transitions. */
+  snapshotEvery?: number;
 }
 
 export interface SyntheticSession {
   sessionId: number;
+  /** memory_writes rows written (0 unless memoryWrites). */
+  memoryWrites: number;
   /** Stage name per visit, in order. */
   visits: string[];
   snapshotIds: number[];
@@ -95,6 +106,20 @@ export function recordSyntheticSession(store: RecordingStore, opts: SyntheticSes
   let corrupted = false;
   const snapshotIds: number[] = [];
   const firstSeq = 1;
+  let writes = 0;
+  /** One store by step `seq`: recorded, and applied to the regions it lands in. */
+  const store32 = (seq: number, address: number, value: Uint8Array): void => {
+    store.appendMemoryWrite(sessionId, seq, BigInt(address), value);
+    writes++;
+    for (let k = 0; k < SEED_REGIONS.length; k++) {
+      const r = SEED_REGIONS[k];
+      for (let j = 0; j < value.length; j++) {
+        const off = address + j - r.start;
+        if (off >= 0 && off < r.size) memory[k][off] = value[j];
+      }
+    }
+  };
+  const le32 = (v: number): Uint8Array => new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff]);
   let timestampUs = 1_795_000_000_000_000; // 2026-11-18, fixed so files are reproducible
   let functionIndex = 0;
   let pc = 0x40000000;
@@ -112,15 +137,29 @@ export function recordSyntheticSession(store: RecordingStore, opts: SyntheticSes
         regs.set(name, BigInt(Math.floor(rand() * 0x100000000)));
       }
       if (rand() < 0.05) regs.set('sp', (regs.get('sp') ?? 0n) + (rand() < 0.5 ? 8n : -8n));
+      // The stores happen while step `seq` executes: after its row (state before it) and its snapshot.
+      const stores: Array<[number, Uint8Array]> = [];
       if (stage === stageNames[5] && paintTarget < paintTargets.length && rand() < 0.2) {
         const k = paintTargets[paintTarget];
-        new DataView(memory[k].buffer).setUint32(paintedWords * 4, SEED_REGIONS[k].pattern ?? 0, true);
+        if (opts.memoryWrites) stores.push([SEED_REGIONS[k].start + paintedWords * 4, le32(SEED_REGIONS[k].pattern ?? 0)]);
+        else new DataView(memory[k].buffer).setUint32(paintedWords * 4, SEED_REGIONS[k].pattern ?? 0, true);
         if (++paintedWords * 4 >= memory[k].length) { paintTarget++; paintedWords = 0; }
       }
       if (stage === stageNames[6] && !corrupted) {
         // The scheduler's first task frame lands in the painted stack: the corruption analysis finds it.
-        memory[1].fill(0x11, 0x800, 0x840);
+        if (opts.memoryWrites) for (let a = 0x800; a < 0x840; a += 4) stores.push([SEED_REGIONS[1].start + a, le32(0x11111111)]);
+        else memory[1].fill(0x11, 0x800, 0x840);
         corrupted = true;
+      }
+      if (opts.memoryWrites) {
+        // A stack that moves with sp: pushes store two words below it, locals land just above it, and now
+        // and then a 16-byte copy (memcpy with NEON/STP) goes to the data region.
+        const sp = Number(regs.get('sp') ?? 0n);
+        const r = rand();
+        if (r < 0.05) stores.push([sp - 8, le32(Math.floor(rand() * 0x100000000))], [sp - 4, le32(pc + 8)]);
+        else if (r < 0.25) stores.push([sp + Math.floor(rand() * 16) * 4, le32(Math.floor(rand() * 0x100000000))]);
+        else if (r < 0.26) { const b = new Uint8Array(16); for (let j = 0; j < 16; j++) b[j] = Math.floor(rand() * 256); stores.push([SEED_REGIONS[2].start + Math.floor(rand() * 255) * 16, b]); }
+        else if (r < 0.28) stores.push([sp + Math.floor(rand() * 64), new Uint8Array([Math.floor(rand() * 256)])]);
       }
       if (rand() < 0.001) memory[5][Math.floor(rand() * memory[5].length)] = Math.floor(rand() * 256); // UART registers
       timestampUs += stepUs;
@@ -131,16 +170,18 @@ export function recordSyntheticSession(store: RecordingStore, opts: SyntheticSes
         disassembly: MNEMONICS[Math.floor(rand() * MNEMONICS.length)], registers: regs, sp: regs.get('sp') ?? 0n,
         functionName: functions[functionIndex], bootStage: stage, exceptionLevel: null, thumb: false,
       });
-      if (i === 0 && opts.snapshots !== false) {
+      const interval = opts.snapshotEvery !== undefined && opts.snapshotEvery > 0 && seq % opts.snapshotEvery === 0;
+      if ((i === 0 || interval) && opts.snapshots !== false) {
         snapshotIds.push(store.addSnapshot({
-          sessionId, sequenceNumber: seq, trigger: v === 0 ? 'start' : 'stage',
+          sessionId, sequenceNumber: seq, trigger: v === 0 && i === 0 ? 'start' : i === 0 ? 'stage' : 'interval',
           regions: SEED_REGIONS.map((r, k) => ({ name: r.name, start: r.start, data: memory[k].slice(), expectedPattern: r.pattern, physical: false })),
         }));
       }
+      for (const [address, value] of stores) store32(seq, address, value);
     }
   }
   store.endSession(sessionId, 'completed', 'synthetic session complete');
-  return { sessionId, visits: plan, snapshotIds, firstSeq };
+  return { sessionId, memoryWrites: writes, visits: plan, snapshotIds, firstSeq };
 }
 
 export interface StoreMeasurement {
