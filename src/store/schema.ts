@@ -270,6 +270,9 @@ export function applyMigrations(db: DatabaseSync, file: string): { from: number;
     if (m.version <= from) continue;
     db.exec('BEGIN IMMEDIATE');
     try {
+      // Two processes opening a new (or old) file at once both saw the old version above; the write lock
+      // orders them, and the second finds the migration applied already.
+      if (schemaVersionOf(db) >= m.version) { db.exec('COMMIT'); continue; }
       db.exec(m.sql);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
       db.exec(`PRAGMA user_version = ${m.version}`);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { RecordingStore } from '../../src/store/recording-store';
 import { recordSyntheticSession } from '../../src/store/synthetic-session';
+import { SCHEMA_VERSION } from '../../src/store/schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -61,6 +62,19 @@ describe('recording file faults', () => {
   let dir: string;
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-faults-')); });
   after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+  test('processes opening one new file at the same moment all succeed (the schema is created once)', async () => {
+    // Each process reads user_version 0 before any has created the tables; without re-checking under the
+    // write lock the later ones failed with "table schema_migrations already exists" (15 rounds of 6: 15 failed).
+    for (let round = 0; round < 4; round++) {
+      const file = path.join(dir, `opened-at-once-${round}.db`);
+      const children = Array.from({ length: 5 }, () => spawn(process.execPath, ['--import', 'tsx', '-e',
+        `require(${JSON.stringify(STORE)}).RecordingStore.open(${JSON.stringify(file)}, { log: () => {} }).close();`],
+      { stdio: ['ignore', 'pipe', 'pipe'] }));
+      for (const r of await Promise.all(children.map(finished))) assert.equal(r.code, 0, r.stderr);
+      assert.equal(sqlite3(file, 'SELECT group_concat(version) FROM schema_migrations'), Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1).join(','));
+    }
+  });
 
   test('two recorders writing two sessions into one file at once both complete and lose no row', async () => {
     const file = path.join(dir, 'two.db');
