@@ -125,7 +125,8 @@ export class PluginRecordingSession {
     };
   }
 
-  static async start(o: SessionOptions): Promise<PluginRecordingSession> {
+  /** `pluginBufferBytes`: the plugin's output buffer (default 1 MiB; tests use a small one so records flow early). */
+  static async start(o: SessionOptions & { pluginBufferBytes?: number }): Promise<PluginRecordingSession> {
     const cfg = o.config;
     if (cfg.request !== 'launch' || !cfg.qemu) throw new ConfigError('capture', '"plugin" needs "request": "launch" with a "qemu" section');
     const { symbols, warnings } = preflight(cfg);
@@ -151,7 +152,7 @@ export class PluginRecordingSession {
     let store: RecordingStore | undefined;
     const ownsStore = !o.store;
     try {
-      const plugin = pluginArgument({ pluginPath, out: `unix:${socketPath}`, window });
+      const plugin = pluginArgument({ pluginPath, out: `unix:${socketPath}`, window, bufferBytes: o.pluginBufferBytes });
       qemu = await launchQemu({ qemu: { ...cfg.qemu, extraArgs: [...cfg.qemu.extraArgs, '-plugin', plugin] } });
       if (o.onUart) qemu.onUart(o.onUart);
       const socket = await Promise.race([accepted, new Promise<never>((_, reject) => setTimeout(() => reject(new BootscopeError(ErrorCode.Qemu, `QEMU started but the capture plugin never connected to ${socketPath}`)), 10_000).unref())]);
@@ -233,7 +234,7 @@ export class PluginRecordingSession {
         return { ...final, reads };
       }
       return undefined;
-    }, () => undefined);
+    }).catch(() => undefined); // QEMU gone at the stop: the stream's end says how
     const abort = (): void => endEarly('cancelled');
     limits.signal?.addEventListener('abort', abort);
     try {
