@@ -279,20 +279,21 @@ describe('demo-arm32: a slow store and a killed QEMU', { skip }, () => {
     const db = path.join(dir, 'killed.db');
     const s = RecordingStore.open(db, { batchRows: 500 });
     throttle(s, 40);
-    let session: PluginRecordingSession | undefined;
+    const live: { session?: PluginRecordingSession } = {};
     let killed = false;
     const store = s;
     const realFlush = store.flush.bind(store);
     store.flush = () => {
       realFlush();
-      if (!killed && session && (store.committedSequence(session.sessionId) ?? 0) >= 3000) {
+      if (!killed && live.session && (store.committedSequence(live.session.sessionId) ?? 0) >= 3000) {
         killed = true;
-        process.kill(session.qemu.pid, 'SIGKILL');
+        process.kill(live.session.qemu.pid, 'SIGKILL');
       }
     };
     // A 4 KiB plugin buffer: records reach the throttled reader as the guest runs, so QEMU is blocked on a
     // full socket, well before boot_done, when the kill comes.
-    session = await PluginRecordingSession.start({ config: config(db), store, pluginBufferBytes: 4096 });
+    const session = await PluginRecordingSession.start({ config: config(db), store, pluginBufferBytes: 4096 });
+    live.session = session;
     const result = await session.record();
     assert.equal(result.reason, 'target-exited');
     const cause = await session.qemuExitCause(result.stop);
