@@ -37,6 +37,7 @@ if [ "$want_tests" = 1 ]; then
     chromium                   # /usr/bin/chromium: webview tests and the e2e (playwright-core drives it)
     python3                    # reads recordings with Python's sqlite3 module (seed-queries test)
     debootstrap                # scripts/qemu10.sh: Debian 13's QEMU 10 for the plugin capture tests
+    u-boot-qemu                # /usr/lib/u-boot/qemu_arm64/u-boot.bin: the benchmark's real-firmware workload (bench/plugin-*.ts)
   )
 fi
 install_debian_packages "bootscope setup" "${pkgs[@]}"
