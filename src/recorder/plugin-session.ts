@@ -9,13 +9,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { RecordingConfig, RegionConfig } from '../common/config';
+import type { Arch, RecordingConfig, RegionConfig } from '../common/config';
 import { BootscopeError, ConfigError, ErrorCode } from '../common/errors';
 import { decodeStatus, instructionLength } from '../arch/registers';
 import { Disassembler } from '../arch/disassembler';
 import type { Symbols } from '../symbols/symbols';
 import {
-  CaptureDecoder, ensurePlugin, type PcRange, pluginArgument, readCaptureStream, type RecordWindow, resolveWindow, type WindowPoint,
+  type CaptureEvent, CaptureDecoder, ensurePlugin, type PcRange, pluginArgument, readCaptureStream, type RecordWindow, resolveWindow, type WindowPoint,
 } from '../capture/plugin';
 import { launchQemu, type QemuProcess } from '../qemu/launcher';
 import { GdbTarget } from '../target/target';
@@ -89,17 +89,152 @@ export interface PluginRecorderView {
   captureSnapshot(trigger: SnapshotTrigger): Promise<number | undefined>;
 }
 
-export class PluginRecordingSession {
-  private closed = false;
-  private snapshotCount = 0;
-  private shadow: ShadowMemory | undefined;
+/**
+ * Turns decoded plugin events into the session's rows: step rows through the shared StepEnricher (each held
+ * until its stores have arrived, so a commit carries a step and its stores together), memory_writes, the
+ * window's trace gap, and snapshots computed from the shadow regions. Used by PluginRecordingSession (CLI)
+ * and by the debug adapter's live engine, which drives QEMU through the gdbstub while this records.
+ */
+export class CaptureRows {
+  readonly enricher: StepEnricher;
+  shadow: ShadowMemory | undefined;
+  /** The configured regions whose snapshots stores can keep exact (RAM); device regions are left out. */
+  regions: RegionConfig[] = [];
+  snapshotCount = 0;
+  lastSnapshotId: number | undefined;
+  /** The stream's END record arrived (QEMU exited normally). */
+  ended = false;
+  private readonly names: string[] = [];
   private last: InstructionState | undefined;
   private lastStage = '';
-  /** The configured regions whose snapshots stores can keep exact (RAM); device regions are left out. */
-  private regions: RegionConfig[] = [];
+  private lastStatus = 0n;
   /** The row of the latest EXEC, appended when the next one arrives (after its stores). */
   private held: PendingRow | undefined;
-  private ended = false;
+
+  constructor(private readonly o: { store: RecordingStore; sessionId: number; arch: Arch; config: RecordingConfig; disassembler: Disassembler; symbols?: Symbols; onWarning?: (m: string) => void }) {
+    this.enricher = new StepEnricher({ store: o.store, sessionId: o.sessionId, arch: o.arch, config: o.config, disassembler: o.disassembler, symbols: o.symbols });
+  }
+
+  get count(): number { return this.enricher.count; }
+  get current(): InstructionState | undefined { return this.last; }
+
+  /**
+   * Reads the start snapshot through the gdbstub (the target is stopped before the first recorded
+   * instruction) after leaving out regions that are not RAM in QEMU's memory map.
+   */
+  async readStart(target: GdbTarget, qemu: QemuProcess, exact: boolean): Promise<void> {
+    this.regions = await this.ramRegions(qemu);
+    if (this.regions.length === 0) return;
+    if (!exact) {
+      this.o.onWarning?.('window.start is a stage pc range or an instruction count: the memory at that exact instruction cannot be read, so this session has no snapshots; start the window at a function or an address to get them');
+      return;
+    }
+    this.shadow = new ShadowMemory(this.regions, await Promise.all(this.regions.map((r) => target.readMemory(BigInt(r.start), r.size))));
+  }
+
+  /** Feeds one event. Returns 'windowStop' / 'end' when the stream says so. */
+  handle(e: CaptureEvent): 'windowStop' | 'end' | undefined {
+    switch (e.kind) {
+      case 'registers':
+        if (e.vcpu !== 0) throw new BootscopeError(ErrorCode.Target, `plugin capture records one vCPU; the guest runs vCPU ${e.vcpu} too: remove -smp from qemu.extraArgs or use "capture": "gdbstub"`);
+        e.registers.forEach((r, i) => { this.names[i] = r.name; });
+        return undefined;
+      case 'windowStart':
+        if (e.executedBefore > 0 && this.enricher.count === 0) this.o.store.addTraceGap(this.o.sessionId, 0, 'window', e.executedBefore);
+        return undefined;
+      case 'executed': {
+        const regs = new Map<string, bigint>();
+        for (const c of e.changed) regs.set(this.names[c.index], c.value);
+        regs.set('pc', e.instruction.pc);
+        this.pushRow(regs, e.instruction.pc, e.instruction.bytes);
+        return undefined;
+      }
+      case 'memoryWrite':
+        this.o.store.appendMemoryWrite(this.o.sessionId, this.enricher.count, e.address, e.value);
+        this.shadow?.apply(e.address, e.value);
+        return undefined;
+      case 'windowStop':
+        return 'windowStop';
+      case 'end':
+        this.ended = true;
+        return 'end';
+      default:
+        return undefined;
+    }
+  }
+
+  /** Counts and stages one instruction; its row is held until its stores have arrived. */
+  pushRow(registers: Map<string, bigint>, pc: bigint, bytes: Uint8Array): void {
+    this.releaseHeld();
+    const status = registers.get(this.enricher.roles.status);
+    const thumb = this.o.arch === 'arm' && decodeStatus('arm', status ?? this.lastStatus).thumb;
+    if (status !== undefined) this.lastStatus = status;
+    const state: InstructionState = { sequenceNumber: 0, timestampUs: nowUs(), pc, bytes, thumb, registers };
+    const row = this.enricher.advance(state);
+    this.last = state;
+    this.lastStage = row.stage;
+    if (this.enricher.count === 1 && this.shadow) {
+      this.enricher.emit(row);
+      this.snapshotAt('start');
+    } else if (row.trigger) {
+      this.enricher.emit(row);
+      this.snapshotAt(row.trigger);
+    } else {
+      this.held = row;
+    }
+  }
+
+  /** Appends the held row: every record before the next EXEC has arrived (a stop, the stream's end). */
+  releaseHeld(): void {
+    if (this.held) { this.enricher.emit(this.held); this.held = undefined; }
+  }
+
+  /** Snapshot of every region at the latest counted instruction (before it executes), from the shadow. */
+  snapshotAt(trigger: SnapshotTrigger): number | undefined {
+    const s = this.last;
+    if (!this.shadow || !s) return undefined;
+    this.releaseHeld();
+    const contents = this.shadow.contents();
+    const regions: RegionCapture[] = this.regions.map((r, i) => ({
+      name: r.name, start: r.start, data: contents[i], expectedPattern: r.pattern, threshold: this.o.config.snapshots.threshold, physical: false,
+    }));
+    const id = this.o.store.addSnapshot({ sessionId: this.o.sessionId, sequenceNumber: s.sequenceNumber, timestampUs: s.timestampUs, bootStage: this.lastStage, pc: s.pc, trigger, regions });
+    this.snapshotCount++;
+    this.lastSnapshotId = id;
+    return id;
+  }
+
+  /** Every region computed from the stores must equal the gdbstub's read at a stop; says where not. */
+  checkAgainst(reads: readonly Uint8Array[]): void {
+    if (!this.shadow || reads.length === 0) return;
+    const computed = this.shadow.contents();
+    this.regions.forEach((r, i) => {
+      const a = computed[i];
+      const b = reads[i];
+      const at = a.findIndex((v, k) => v !== b[k]);
+      if (at >= 0) {
+        this.o.onWarning?.(`region "${r.name}": the contents computed from the recorded stores differ from the gdbstub's read at the stop, first at +0x${at.toString(16)} (0x${a[at].toString(16)} vs 0x${b[at].toString(16)}): something other than this CPU's stores (DMA, another bus master) writes there; its snapshots in this session are not exact`);
+      }
+    });
+  }
+
+  /**
+   * The regions whose contents the recorded stores determine: those in RAM. A device region (MMIO: a UART's
+   * registers) reads back what the device decides, not what the CPU stored, so it is left out, with a warning.
+   */
+  private async ramRegions(qemu: QemuProcess): Promise<RegionConfig[]> {
+    if (this.o.config.regions.length === 0) return [];
+    const ranges = ramRanges(await qemu.qmp.hmp('info mtree -f'));
+    return this.o.config.regions.filter((r, i) => {
+      if (inRam(ranges, BigInt(r.start), BigInt(r.size))) return true;
+      this.o.onWarning?.(`regions[${i}] "${r.name}" (0x${r.start.toString(16)}, ${r.size} bytes) is not RAM in QEMU's memory map (a device's registers): plugin capture computes snapshots from the CPU's stores, which a device does not keep, so it is left out of this session's snapshots; record it with "capture": "gdbstub"`);
+      return false;
+    });
+  }
+}
+
+export class PluginRecordingSession {
+  private closed = false;
   readonly recorder: PluginRecorderView;
 
   private constructor(
@@ -109,19 +244,17 @@ export class PluginRecordingSession {
     readonly sessionId: number,
     readonly qemu: QemuProcess,
     readonly symbols: Symbols | undefined,
-    private readonly enricher: StepEnricher,
+    private readonly rows: CaptureRows,
     private readonly socket: net.Socket,
     private readonly window: RecordWindow,
     private readonly stopPc: bigint | undefined,
     private readonly socketDir: string,
     private readonly o: SessionOptions,
   ) {
-    const counted = (): number => this.enricher.count;
-    const snapshots = (): number => this.snapshotCount;
     this.recorder = {
-      get instructionCount() { return counted(); },
-      get snapshots() { return snapshots(); },
-      captureSnapshot: (trigger) => Promise.resolve(this.snapshotAt(trigger)),
+      get instructionCount() { return rows.count; },
+      get snapshots() { return rows.snapshotCount; },
+      captureSnapshot: (trigger) => Promise.resolve(rows.snapshotAt(trigger)),
     };
   }
 
@@ -169,8 +302,8 @@ export class PluginRecordingSession {
         gdbHost: '127.0.0.1',
         gdbPort: qemu.gdbPort,
       });
-      const enricher = new StepEnricher({ store, sessionId, arch: target.arch, config: cfg, disassembler, symbols });
-      return new PluginRecordingSession(cfg, target, store, sessionId, qemu, symbols, enricher, socket, window, stopPc, socketDir, { ...o, store: ownsStore ? undefined : store });
+      const rows = new CaptureRows({ store, sessionId, arch: target.arch, config: cfg, disassembler, symbols, onWarning: o.onWarning });
+      return new PluginRecordingSession(cfg, target, store, sessionId, qemu, symbols, rows, socket, window, stopPc, socketDir, { ...o, store: ownsStore ? undefined : store });
     } catch (e) {
       server.close();
       await target?.close().catch(() => undefined);
@@ -198,21 +331,14 @@ export class PluginRecordingSession {
       await t.removeBreakpoint(0, startPc, kind);
       if (stop.kind === 'exited' || stop.kind === 'terminated') return { reason: 'target-exited', stop, pc: 0n, instructions: 0 };
     }
-    this.regions = await this.ramRegions();
-    if (this.regions.length > 0) {
-      if (this.window.startPc !== undefined && startPc === undefined || this.window.startCount !== undefined) {
-        this.o.onWarning?.('window.start is a stage pc range or an instruction count: the memory at that exact instruction cannot be read, so this session has no snapshots; start the window at a function or an address to get them');
-      } else {
-        this.shadow = new ShadowMemory(this.regions, await Promise.all(this.regions.map((r) => t.readMemory(BigInt(r.start), r.size))));
-      }
-    }
+    const rows = this.rows;
+    await rows.readStart(t, this.qemu, !(this.window.startPc !== undefined && startPc === undefined || this.window.startCount !== undefined));
     if (this.stopPc !== undefined) await t.insertBreakpoint(0, this.stopPc, kind);
     const running = t.cont();
     let stopReply: Awaited<typeof running> | undefined;
     running.then((s) => { stopReply = s; }, () => undefined);
 
     const decoder = new CaptureDecoder();
-    const names: string[] = [];
     const maxTotal = cfg.maxInstructions;
     const deadline = cfg.timeLimitSeconds ? Date.now() + cfg.timeLimitSeconds * 1000 : Infinity;
     let reason: RunEndReason | undefined;
@@ -227,7 +353,7 @@ export class PluginRecordingSession {
         // QEMU's exit flushes (END record). The state here becomes the last row, as the stepper records it.
         const final = await this.readState();
         // The same instant through the gdbstub, to check the computed end snapshot against (below).
-        const reads = this.shadow ? await Promise.all(this.regions.map((r) => t.readMemory(BigInt(r.start), r.size))) : [];
+        const reads = rows.shadow ? await Promise.all(rows.regions.map((r) => t.readMemory(BigInt(r.start), r.size))) : [];
         reason ??= 'stop-at';
         stoppedByUs = true;
         void this.qemu.shutdown();
@@ -240,134 +366,38 @@ export class PluginRecordingSession {
     try {
       for await (const batch of readCaptureStream(this.socket, decoder)) {
         for (const e of batch.events) {
-          switch (e.kind) {
-            case 'registers':
-              if (e.vcpu !== 0) throw new BootscopeError(ErrorCode.Target, `plugin capture records one vCPU; the guest runs vCPU ${e.vcpu} too: remove -smp from qemu.extraArgs or use "capture": "gdbstub"`);
-              e.registers.forEach((r, i) => { names[i] = r.name; });
-              break;
-            case 'windowStart':
-              if (e.executedBefore > 0 && this.enricher.count === 0) this.store.addTraceGap(this.sessionId, 0, 'window', e.executedBefore);
-              break;
-            case 'executed': {
-              if (maxTotal > 0 && this.enricher.count >= maxTotal) { endEarly('max-instructions'); break; }
-              const regs = new Map<string, bigint>();
-              for (const c of e.changed) regs.set(names[c.index], c.value);
-              regs.set('pc', e.instruction.pc);
-              this.pushRow(regs, e.instruction.pc, e.instruction.bytes);
-              break;
-            }
-            case 'memoryWrite':
-              if (reason === 'max-instructions') break;
-              this.store.appendMemoryWrite(this.sessionId, this.enricher.count, e.address, e.value);
-              this.shadow?.apply(e.address, e.value);
-              break;
-            case 'windowStop':
-              reason ??= this.window.stopCount !== undefined && cfg.window?.stop === undefined ? 'max-instructions' : 'stop-at';
-              break;
-            case 'end':
-              this.ended = true;
-              break;
-            default:
-              break;
-          }
+          if (reason === 'max-instructions') break;
+          if (e.kind === 'executed' && maxTotal > 0 && rows.count >= maxTotal) { endEarly('max-instructions'); break; }
+          if (rows.handle(e) === 'windowStop') reason ??= this.window.stopCount !== undefined && cfg.window?.stop === undefined ? 'max-instructions' : 'stop-at';
         }
         this.reportProgress(false);
         if (Date.now() >= deadline) endEarly('time-limit');
       }
-      this.releaseHeld();
+      rows.releaseHeld();
       const final = stopReply?.kind === 'signal' ? await onStopReply : undefined;
       if (final) {
-        this.pushRow(final.registers, final.pc, final.bytes);
-        this.checkAgainst(final.reads);
+        rows.pushRow(final.registers, final.pc, final.bytes);
+        rows.checkAgainst(final.reads);
       }
-      this.releaseHeld();
+      rows.releaseHeld();
       this.store.flush();
       this.reportProgress(true);
-      const pc = this.last?.pc ?? 0n;
-      if (reason !== undefined) return { reason, pc, instructions: this.enricher.count };
-      return { reason: 'target-exited', pc, instructions: this.enricher.count, stop: stopReply };
+      const pc = rows.current?.pc ?? 0n;
+      if (reason !== undefined) return { reason, pc, instructions: rows.count };
+      return { reason: 'target-exited', pc, instructions: rows.count, stop: stopReply };
     } finally {
       limits.signal?.removeEventListener('abort', abort);
     }
-  }
-
-  /** Counts and stages one instruction; its row is held until its stores have arrived. */
-  private pushRow(registers: Map<string, bigint>, pc: bigint, bytes: Uint8Array): void {
-    this.releaseHeld();
-    const status = registers.get(this.enricher.roles.status);
-    const thumb = this.target.arch === 'arm' && decodeStatus('arm', status ?? this.lastStatus).thumb;
-    if (status !== undefined) this.lastStatus = status;
-    const state: InstructionState = { sequenceNumber: 0, timestampUs: nowUs(), pc, bytes, thumb, registers };
-    const row = this.enricher.advance(state);
-    this.last = state;
-    this.lastStage = row.stage;
-    if (this.enricher.count === 1 && this.shadow) {
-      this.enricher.emit(row);
-      this.snapshotAt('start');
-    } else if (row.trigger) {
-      this.enricher.emit(row);
-      this.snapshotAt(row.trigger);
-    } else {
-      this.held = row;
-    }
-  }
-
-  private lastStatus = 0n;
-
-  private releaseHeld(): void {
-    if (this.held) { this.enricher.emit(this.held); this.held = undefined; }
-  }
-
-  /**
-   * The regions whose contents the recorded stores determine: those in RAM. A device region (MMIO: a UART's
-   * registers) reads back what the device decides, not what the CPU stored, so it is left out, with a warning.
-   */
-  private async ramRegions(): Promise<RegionConfig[]> {
-    if (this.config.regions.length === 0) return [];
-    const ranges = ramRanges(await this.qemu.qmp.hmp('info mtree -f'));
-    return this.config.regions.filter((r, i) => {
-      if (inRam(ranges, BigInt(r.start), BigInt(r.size))) return true;
-      this.o.onWarning?.(`regions[${i}] "${r.name}" (0x${r.start.toString(16)}, ${r.size} bytes) is not RAM in QEMU's memory map (a device's registers): plugin capture computes snapshots from the CPU's stores, which a device does not keep, so it is left out of this session's snapshots; record it with "capture": "gdbstub"`);
-      return false;
-    });
   }
 
   /** The state at the gdbstub's stop: every register QEMU reports, and the instruction's bytes. */
   private async readState(): Promise<{ pc: bigint; registers: Map<string, bigint>; bytes: Uint8Array }> {
     const t = this.target;
     const registers = t.decodeRegisters(await t.readRegisters());
-    const pc = registers.get(this.enricher.roles.pc) ?? 0n;
-    const thumb = t.arch === 'arm' && decodeStatus('arm', registers.get(this.enricher.roles.status) ?? 0n).thumb;
+    const pc = registers.get(this.rows.enricher.roles.pc) ?? 0n;
+    const thumb = t.arch === 'arm' && decodeStatus('arm', registers.get(this.rows.enricher.roles.status) ?? 0n).thumb;
     const word = await t.readMemory(pc, 4).catch(() => t.readMemory(pc, 2));
     return { pc, registers, bytes: word.subarray(0, instructionLength(t.arch, thumb, word)) };
-  }
-
-  /** Every region computed from the stores must equal the gdbstub's read at the stop; says where not. */
-  private checkAgainst(reads: readonly Uint8Array[]): void {
-    if (!this.shadow || reads.length === 0) return;
-    const computed = this.shadow.contents();
-    this.regions.forEach((r, i) => {
-      const a = computed[i];
-      const b = reads[i];
-      const at = a.findIndex((v, k) => v !== b[k]);
-      if (at >= 0) {
-        this.o.onWarning?.(`region "${r.name}": the contents computed from the recorded stores differ from the gdbstub's read at the stop, first at +0x${at.toString(16)} (0x${a[at].toString(16)} vs 0x${b[at].toString(16)}): something other than this CPU's stores (DMA, another bus master) writes there; its snapshots in this session are not exact`);
-      }
-    });
-  }
-
-  /** Snapshot of every region at the latest counted instruction (before it executes), from the shadow. */
-  private snapshotAt(trigger: SnapshotTrigger): number | undefined {
-    const s = this.last;
-    if (!this.shadow || !s) return undefined;
-    this.releaseHeld();
-    const contents = this.shadow.contents();
-    const regions: RegionCapture[] = this.regions.map((r, i) => ({
-      name: r.name, start: r.start, data: contents[i], expectedPattern: r.pattern, threshold: this.config.snapshots.threshold, physical: false,
-    }));
-    const id = this.store.addSnapshot({ sessionId: this.sessionId, sequenceNumber: s.sequenceNumber, timestampUs: s.timestampUs, bootStage: this.lastStage, pc: s.pc, trigger, regions });
-    this.snapshotCount++;
-    return id;
   }
 
   private progressAt = 0;
@@ -380,15 +410,15 @@ export class PluginRecordingSession {
     if (!force && now - this.progressAt < 250) return;
     const dt = (now - (this.progressAt || this.started)) / 1000;
     const p: RecorderProgress = {
-      instructions: this.enricher.count,
-      stage: this.enricher.currentStage,
-      pc: this.last?.pc ?? 0n,
-      functionName: this.last ? this.enricher.functionAt(this.last.pc) : 'unknown',
-      rate: dt > 0 ? (this.enricher.count - this.progressSeq) / dt : 0,
-      snapshots: this.snapshotCount,
+      instructions: this.rows.count,
+      stage: this.rows.enricher.currentStage,
+      pc: this.rows.current?.pc ?? 0n,
+      functionName: this.rows.current ? this.rows.enricher.functionAt(this.rows.current.pc) : 'unknown',
+      rate: dt > 0 ? (this.rows.count - this.progressSeq) / dt : 0,
+      snapshots: this.rows.snapshotCount,
     };
     this.progressAt = now;
-    this.progressSeq = this.enricher.count;
+    this.progressSeq = this.rows.count;
     this.o.onProgress(p);
   }
 
@@ -396,7 +426,7 @@ export class PluginRecordingSession {
   async qemuExitCause(_stop?: RunResult['stop']): Promise<QemuExitCause> {
     const exit = await Promise.race([this.qemu.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref())]);
     const how = !exit ? 'QEMU is still running' : exit.signal ? `QEMU was killed by ${exit.signal}` : `QEMU exited with code ${exit.code}`;
-    const stream = this.ended ? 'the capture stream ended complete' : 'the capture stream ended without its END record';
+    const stream = this.rows.ended ? 'the capture stream ended complete' : 'the capture stream ended without its END record';
     return { byGuest: false, reason: `QEMU exited without the recording asking for it (${stream}; ${how})` };
   }
 
