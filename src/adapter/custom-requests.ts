@@ -47,6 +47,8 @@ export interface RecordingStatus {
   lastSnapshotId: number | undefined;
   /** Current program counter as `0x...`, when known. */
   pc: string | undefined;
+  /** Replay: the sequence number of the instruction the debugger stands at. */
+  position?: number;
 }
 
 /** Body of the `bootscope/captureSnapshot` response and the `bootscope/snapshotCaptured` event. */

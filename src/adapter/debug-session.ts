@@ -14,7 +14,10 @@ import { parseRecordingConfig, type RecordingConfig } from '../common/config';
 import { BootscopeError, ConfigError, ErrorCode, errorMessage } from '../common/errors';
 import { Disassembler } from '../arch';
 import type { RegisterInfo } from '../rsp/targetXml';
-import type { RecordingStore } from '../store/recording-store';
+import { RecordingStore } from '../store/recording-store';
+import { RecordingHistory } from '../store/history';
+import { isReplayConfiguration, parseReplayConfig, type ReplayConfig } from '../common/replay-config';
+import { ReplayEngine } from './replay-engine';
 import type { SessionStatus } from '../store/schema';
 import { BreakpointTable, formatDataId, parseAddress, parseDataId, type CodeBreakpoint, type DataBreakpoint, type WatchAccess } from './breakpoints';
 import { hasRecordingControl, hasTargetWrites, hasTimeTravel, type DebugEngine, type Direction, type EngineListener, type Granularity, type GotoTarget, type Outcome, type StepKind } from './engine';
@@ -148,8 +151,9 @@ export class BootscopeDebugSession extends DebugSession {
   /** Makes the engine the launch configuration asks for (a replay, or a live QEMU). */
   protected async createEngine(args: LaunchArguments, request: 'launch' | 'attach'): Promise<DebugEngine> {
     let config: RecordingConfig;
+    const baseDir = typeof args.cwd === 'string' ? args.cwd : process.cwd();
+    if (isReplayConfiguration(args)) return this.createReplayEngine(args, request, baseDir);
     try {
-      const baseDir = typeof args.cwd === 'string' ? args.cwd : process.cwd();
       config = parseRecordingConfig({ ...args, request }, baseDir);
     } catch (e) {
       const field = e instanceof ConfigError ? e.field : '(configuration)';
@@ -158,6 +162,28 @@ export class BootscopeDebugSession extends DebugSession {
     const engine = await LiveEngine.start(config, this.listener, this.options.openStore?.(config.database));
     this.sendEvent(new OutputEvent(`bootscope: ${engine.describe()}\n`, 'console'));
     return engine;
+  }
+
+  /** A replay of a recorded session: the store (the extension's shared one, or opened read-only here) and its memory history. */
+  private createReplayEngine(args: LaunchArguments, request: 'launch' | 'attach', baseDir: string): DebugEngine {
+    let config: ReplayConfig;
+    try {
+      config = parseReplayConfig({ ...args, request }, baseDir);
+    } catch (e) {
+      const field = e instanceof ConfigError ? e.field : '(configuration)';
+      throw new BootscopeError(ErrorCode.Config, `Invalid "${field}" in the bootscope replay configuration: ${errorMessage(e)}`);
+    }
+    if (!existsSync(config.database)) throw new BootscopeError(ErrorCode.Config, `"replay.database": ${config.database} does not exist`);
+    const shared = this.options.openStore?.(config.database);
+    const store = shared ?? RecordingStore.open(config.database, { readOnly: true, log: (line) => this.sendEvent(new OutputEvent(`${line}\n`, 'console')) });
+    try {
+      const engine = ReplayEngine.open(config, store, new RecordingHistory(store), this.listener, shared === undefined);
+      this.sendEvent(new OutputEvent(`bootscope: ${engine.describe()}\n`, 'console'));
+      return engine;
+    } catch (e) {
+      if (!shared) store.close(null);
+      throw e;
+    }
   }
 
   private async startSession(response: DebugProtocol.Response, args: LaunchArguments, request: 'launch' | 'attach'): Promise<void> {
