@@ -15,6 +15,7 @@ import { Commands, DEBUG_TYPE } from './ids';
 import { instructionListing, instructionOf, sqlFor, type SessionTreeNode } from './session-tree-model';
 import type { SessionTreeProvider } from './session-tree';
 import type { StoreRegistry } from './store-registry';
+import { ReplayCommands } from './replay-commands';
 
 export interface CommandDeps {
   stores: StoreRegistry;
@@ -28,7 +29,7 @@ const NO_SESSION = 'Bootscope: no active bootscope debug session. Start one from
 
 
 
-export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
+export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): ReplayCommands {
   const reg = (id: string, fn: (...args: never[]) => unknown): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: never[]) => {
       try {
@@ -136,6 +137,10 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
   });
 
   reg(Commands.recordHeadless, () => recordHeadless(deps));
+
+  const replay = new ReplayCommands({ stores: deps.stores, recordingFiles: () => deps.tree.recordingFiles });
+  replay.register(context, reg);
+  return replay;
 }
 
 /**

@@ -15,6 +15,8 @@ export const Commands = {
   revealInstruction: 'bootscope.revealInstruction',
   deleteSession: 'bootscope.deleteSession',
   copySql: 'bootscope.copySql',
+  replayInDebugger: 'bootscope.replayInDebugger',
+  gotoInstruction: 'bootscope.gotoInstruction',
 } as const;
 
 export const Views = {

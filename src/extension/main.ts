@@ -115,13 +115,16 @@ export function activate(context: vscode.ExtensionContext): void {
   poller.start();
   context.subscriptions.push({ dispose: () => poller.dispose() });
 
-  registerCommands(context, { stores: registry, tree, activeSession, output });
+  const replay = registerCommands(context, { stores: registry, tree, activeSession, output });
 
   const currentRecording = (): string | undefined => selectedFile ?? sessionFile ?? (tree.recordingFiles.length === 1 ? tree.recordingFiles[0] : undefined);
   registerPanels(context, {
     currentRecording,
     onDidChangeRecording: recordingChanged.event,
-    revealInstruction: (file, sessionId, sequenceNumber) => void revealRecordedInstruction(registry, file, sessionId, sequenceNumber),
+    // A timeline click moves a replay of that session there; without one it shows the recorded instruction.
+    revealInstruction: (file, sessionId, sequenceNumber) => void replay.moveIfReplaying(file, sessionId, { sequenceNumber })
+      .then((moved) => (moved ? undefined : revealRecordedInstruction(registry, file, sessionId, sequenceNumber)))
+      .catch((e: unknown) => void vscode.window.showErrorMessage(`Bootscope: ${e instanceof Error ? e.message : String(e)}`)),
   });
   registerNotebooks(context, { currentRecording });
 }
