@@ -15,6 +15,8 @@
 //                   the demo's bytes per instruction and the SQL sections
 //   timeline        the timeline panel's host on that recording: stages + snapshots (overview), then the
 //                   function lanes of the whole session (what the page waits for), through the query worker
+//   history         memory at any instruction and who-wrote on a 10 M-instruction recording with stores
+//                   (bench/history.ts; generated once into .cache/); alone with --history-only
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -33,6 +35,7 @@ import { loadConfigFile } from '../src/cli/config-file';
 import type { RecordingConfig } from '../src/common/config';
 import { measureStoreRate } from './store-rate';
 import { pluginCaptureBench } from './plugin-capture';
+import { historyBench } from './history';
 
 const quick = process.argv.includes('--quick');
 /** Only the SQL figures on the 1M recording (no QEMU): `npm run bench -- --queries-only`. */
@@ -41,6 +44,8 @@ const queriesOnly = process.argv.includes('--queries-only');
 const storeOnly = process.argv.includes('--store-only');
 /** Only the plugin capture figures on QEMU 10 (bench/plugin-capture.ts): `npm run bench -- --plugin-only`. */
 const pluginOnly = process.argv.includes('--plugin-only');
+/** Only time travel's read path (bench/history.ts): `npm run bench -- --history-only`. */
+const historyOnly = process.argv.includes('--history-only');
 const STORE_ROWS = Number(process.env.BENCH_STORE_ROWS ?? 500_000);
 
 /**
@@ -254,6 +259,12 @@ async function seedQueries(): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, load: os.loadavg()[0] }, steps: N };
+  if (historyOnly) {
+    result.history = historyBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
+    console.log(JSON.stringify(result, null, 2));
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return;
+  }
   if (!queriesOnly && !pluginOnly) {
     const rate = measureStoreRate(path.join(tmp, 'store-rate.db'), STORE_ROWS);
     const wasmRate = wasmStoreRate(Math.min(STORE_ROWS, 200_000)) ?? WASM_STORE.store_rows_per_s;
@@ -310,6 +321,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${arch} done\n`);
   }
   if (!queriesOnly && !storeOnly) result.plugin_capture = await pluginCaptureBench(tmp);
+  if (!quick && !pluginOnly && !queriesOnly && !storeOnly) result.history = historyBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
   if (!quick && !pluginOnly) {
     result.seed_queries_ms_on_1M = await seedQueries();
     result.timeline_open_on_1M = await timelineOpen(path.join(tmp, 'big.db'));

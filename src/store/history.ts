@@ -33,6 +33,11 @@ import type { SQLiteValue } from './sqlite';
 
 /** Stores are 1, 2, 4, 8 or 16 bytes (plugin/FORMAT.md, MEMW): a write covering byte b starts at b - 15 or later. */
 export const MAX_WRITE_BYTES = 16;
+/** Instructions before N whose writes memoryAt reads in one statement (by instruction) before it looks
+ * further back per address. ~3000 stores at a store every third instruction: a few ms. */
+const RECENT_WINDOW = 8192;
+/** Addresses looked up per statement in memoryAt's first pass over the address index. */
+const FIRST_PASS_BATCH = 32;
 /** The largest view memoryAt reads at once. */
 export const MAX_VIEW_BYTES = 1 << 20;
 
@@ -117,13 +122,19 @@ interface SnapshotEntry {
   regions: SnapshotRegionEntry[];
 }
 
+interface RegionSpan {
+  start: bigint;
+  end: bigint;
+  entries: Array<{ s: SnapshotEntry; r: SnapshotRegionEntry }>;
+}
+
 /** What memoryAt needs in memory per session (small), with the tokens that tell when to reload it. */
 interface SessionIndex {
   token: string;
   first: number;
   last: number;
-  /** Ascending by sequence number, then snapshot id. */
-  snapshots: SnapshotEntry[];
+  /** Each region as captured (name, start, end) with its snapshots, ascending by sequence number then id. */
+  spans: RegionSpan[];
   /** Ascending by afterSequenceNumber. */
   gaps: TraceGap[];
   writesRecorded: boolean;
@@ -191,22 +202,26 @@ export class RecordingHistory {
     const snapSeq = new Float64Array(length).fill(-Infinity);
     const snapRegion: (SnapshotRegionEntry | undefined)[] = new Array<SnapshotRegionEntry | undefined>(length);
     const snapEntry: (SnapshotEntry | undefined)[] = new Array<SnapshotEntry | undefined>(length);
-    let uncovered = length;
-    for (let i = upperIndex(index.snapshots, n) - 1; i >= 0 && uncovered > 0; i--) {
-      const s = index.snapshots[i];
-      if (s.sequenceNumber < lowest) break;
-      if (!index.writesRecorded && s.sequenceNumber !== n) break;
-      for (const r of s.regions) {
-        const lo = r.start > address ? r.start : address;
-        const hi = r.end < viewEnd ? r.end : viewEnd;
-        if (lo >= hi) continue;
-        for (let k = Number(lo - address); k < Number(hi - address); k++) {
-          if (snapEntry[k] !== undefined) continue;
-          snapEntry[k] = s;
-          snapRegion[k] = r;
-          snapSeq[k] = s.sequenceNumber;
-          uncovered--;
-        }
+    // Per region span, its latest snapshot at or before N (not before the last gap; exactly N without
+    // recorded stores); the nearest of them wins where spans overlap.
+    const before: Array<{ s: SnapshotEntry; r: SnapshotRegionEntry }> = [];
+    for (const span of index.spans) {
+      if (span.end <= address || span.start >= viewEnd) continue;
+      const i = upperIndex(span.entries, n) - 1;
+      if (i < 0) continue;
+      const c = span.entries[i];
+      if (c.s.sequenceNumber < lowest || (!index.writesRecorded && c.s.sequenceNumber !== n)) continue;
+      before.push(c);
+    }
+    before.sort((x, y) => (y.s.sequenceNumber - x.s.sequenceNumber) || (y.s.snapshotId - x.s.snapshotId));
+    for (const { s, r } of before) {
+      const lo = r.start > address ? r.start : address;
+      const hi = r.end < viewEnd ? r.end : viewEnd;
+      for (let k = Number(lo - address); k < Number(hi - address); k++) {
+        if (snapEntry[k] !== undefined) continue;
+        snapEntry[k] = s;
+        snapRegion[k] = r;
+        snapSeq[k] = s.sequenceNumber;
       }
     }
 
@@ -355,53 +370,123 @@ export class RecordingHistory {
 
   /**
    * Rule 1: for each byte k of the view, the newest write with bound[k] <= seq <= maxSeq covering it, into
-   * bytes/bestSeq. One seek per possible start address, newest first, stopping once no older row there can
-   * beat what the bytes it could cover already have.
+   * bytes/bestSeq. First the recent past in one statement: the writes of the last RECENT_WINDOW
+   * instructions (or since the bytes' snapshot, when nearer) overlapping the view, by the instruction index.
+   * That settles every byte whose snapshot is that recent, and most of a live stack. Bytes still open
+   * (no snapshot, or one further back) are looked up per possible start address in the address index,
+   * newest first: a first pass takes the newest row at each address, a second goes deeper only where an
+   * older row could still beat what the bytes it may cover have. Each page starts its index range at the
+   * previous page's last row, so going deep costs no rescans.
    */
   private lastWrites(sessionId: number, address: bigint, length: number, bound: Float64Array, maxSeq: number, bytes: Uint8Array, bestSeq: Float64Array): void {
     const bestRowid = new Array<bigint>(length).fill(-1n);
+    const end = address + BigInt(length);
+    const first = address - BigInt(MAX_WRITE_BYTES - 1);
+    const lowAddress = first < 0n ? 0n : first;
+    let lowestBound = Infinity;
+    for (let k = 0; k < length; k++) lowestBound = Math.min(lowestBound, bound[k]);
+    const recentFrom = Math.max(lowestBound, maxSeq + 1 - RECENT_WINDOW);
+    const apply = (off: number, seq: number, rowid: bigint, value: Uint8Array): void => {
+      for (let j = 0; j < value.length; j++) {
+        const k = off + j;
+        if (k < 0 || k >= length || seq < bound[k]) continue;
+        if (seq > bestSeq[k] || (seq === bestSeq[k] && rowid > bestRowid[k])) {
+          bestSeq[k] = seq;
+          bestRowid[k] = rowid;
+          bytes[k] = value[j];
+        }
+      }
+    };
+    if (recentFrom <= maxSeq) {
+      for (const r of this.store.readStatement(`SELECT rowid, sequence_number, address, value FROM memory_writes INDEXED BY idx_memory_writes_seq
+          WHERE session_id = ? AND sequence_number BETWEEN ? AND ? AND address BETWEEN ? AND ?`)
+        .all([sessionId, Number.isFinite(recentFrom) ? recentFrom : -1, maxSeq, addressToSql(lowAddress), addressToSql(end - 1n)])) {
+        apply(Number(addressFromSql(r.address) - address), num(r.sequence_number), BigInt(r.rowid as bigint), r.value as Uint8Array);
+      }
+    }
+    const olderTo = recentFrom - 1; // what is left to search: rows up to here
+    let open = false;
+    for (let k = 0; k < length && !open; k++) open = bestSeq[k] === -Infinity && bound[k] <= olderTo;
+    if (!open) return;
+
+    // `size > ?`: only rows long enough to reach a byte still worth improving. SQLite checks it row by row
+    // in C, so a byte nobody ever wrote costs a walk of the index, not a row per store shipped to JS.
     const page = this.store.readStatement(`SELECT rowid, sequence_number, size, value FROM memory_writes
         WHERE session_id = ? AND address = ? AND sequence_number BETWEEN ? AND ?
-          AND (sequence_number < ? OR (sequence_number = ? AND rowid < ?))
-        ORDER BY sequence_number DESC, rowid DESC LIMIT 8`);
-    const first = address - BigInt(MAX_WRITE_BYTES - 1);
-    for (let a = first < 0n ? 0n : first; a < address + BigInt(length); a++) {
-      // View bytes a write at `a` can cover: [from, to).
-      const from = a < address ? 0 : Number(a - address);
-      const to = Math.min(length, Number(a - address) + MAX_WRITE_BYTES);
-      let minBound = Infinity;
-      for (let k = from; k < to; k++) minBound = Math.min(minBound, bound[k]);
-      if (minBound > maxSeq) continue;
-      let cursorSeq = maxSeq + 1;
-      let cursorRowid = 0n;
-      for (let done = false; !done;) {
-        const rows = page.all([sessionId, addressToSql(a), Number.isFinite(minBound) ? minBound : -1, maxSeq, cursorSeq, cursorSeq, cursorRowid]);
-        for (const r of rows) {
-          const seq = num(r.sequence_number);
-          const rowid = BigInt(r.rowid as bigint);
-          // Could this or an older row here still improve any byte it may cover?
-          let useful = false;
-          for (let k = from; k < to; k++) {
-            if (seq >= bound[k] && (seq > bestSeq[k] || (seq === bestSeq[k] && rowid > bestRowid[k]))) { useful = true; break; }
-          }
-          if (!useful) { done = true; break; }
-          const value = r.value as Uint8Array;
-          const off = Number(a - address);
-          for (let j = 0; j < value.length; j++) {
-            const k = off + j;
-            if (k < 0 || k >= length) continue;
-            if (seq < bound[k]) continue;
-            if (seq > bestSeq[k] || (seq === bestSeq[k] && rowid > bestRowid[k])) {
-              bestSeq[k] = seq;
-              bestRowid[k] = rowid;
-              bytes[k] = value[j];
-            }
-          }
-          cursorSeq = seq;
-          cursorRowid = rowid;
-        }
-        if (rows.length < 8) done = true;
+          AND NOT (sequence_number = ? AND rowid >= ?) AND size > ?
+        ORDER BY sequence_number DESC, rowid DESC LIMIT ?`);
+    interface Cursor { a: bigint; off: number; from: number; to: number; seq: number; rowid: bigint; done: boolean }
+    /**
+     * For rows at or below the cursor: the nearest byte offset from `a` that such a row could still improve
+     * (it must reach it: size > offset), and the lowest sequence number worth reading; null when none.
+     */
+    const need = (c: Cursor): { minOffset: number; lowSeq: number } | null => {
+      let minOffset = Infinity;
+      let lowSeq = Infinity;
+      for (let k = c.from; k < c.to; k++) {
+        if (bound[k] > c.seq) continue;
+        if (bestSeq[k] > c.seq || (bestSeq[k] === c.seq && bestRowid[k] >= c.rowid)) continue;
+        minOffset = Math.min(minOffset, k - c.off);
+        lowSeq = Math.min(lowSeq, Math.max(bound[k], bestSeq[k]));
       }
+      return minOffset === Infinity ? null : { minOffset, lowSeq };
+    };
+    const fetch = (c: Cursor, limit: number): void => {
+      const n = need(c);
+      if (n === null) { c.done = true; return; }
+      const rows = page.all([sessionId, addressToSql(c.a), Number.isFinite(n.lowSeq) ? n.lowSeq : -1, c.seq, c.seq, c.rowid, n.minOffset, limit]);
+      for (const r of rows) {
+        const seq = num(r.sequence_number);
+        const rowid = BigInt(r.rowid as bigint);
+        apply(c.off, seq, rowid, r.value as Uint8Array);
+        c.seq = seq;
+        c.rowid = rowid;
+      }
+      if (rows.length < limit) c.done = true;
+    };
+    const cursors: Cursor[] = [];
+    for (let a = lowAddress; a < end; a++) {
+      // View bytes a write at `a` can cover: [from, to); only those still open matter.
+      const off = Number(a - address);
+      const from = a < address ? 0 : off;
+      const to = Math.min(length, off + MAX_WRITE_BYTES);
+      let wanted = false;
+      for (let k = from; k < to && !wanted; k++) wanted = bestSeq[k] === -Infinity && bound[k] <= olderTo;
+      // rowid 2^63 - 1: nothing excluded at the first page's top sequence number.
+      if (wanted) cursors.push({ a, off, from, to, seq: olderTo, rowid: 0x7fffffffffffffffn, done: false });
+    }
+    // First pass, FIRST_PASS_BATCH addresses per statement (each its own index seek inside SQLite: one
+    // call from JS instead of one per address). Settles most bytes before anyone goes deep.
+    const batch = this.store.readStatement(Array.from({ length: FIRST_PASS_BATCH }, () => `SELECT * FROM (SELECT rowid AS rowid, address, sequence_number, value
+        FROM memory_writes WHERE session_id = ? AND address = ? AND sequence_number BETWEEN ? AND ? AND size > ?
+        ORDER BY sequence_number DESC, rowid DESC LIMIT 1)`).join(' UNION ALL '));
+    for (let i = 0; i < cursors.length; i += FIRST_PASS_BATCH) {
+      const group = cursors.slice(i, i + FIRST_PASS_BATCH);
+      const params: SQLiteValue[] = [];
+      const byAddress = new Map<bigint, Cursor>();
+      for (const c of group) {
+        const n = need(c);
+        if (n === null) { c.done = true; params.push(sessionId, 0, 1, 0, 0); continue; } // an empty range
+        byAddress.set(c.a, c);
+        params.push(sessionId, addressToSql(c.a), Number.isFinite(n.lowSeq) ? n.lowSeq : -1, c.seq, n.minOffset);
+      }
+      for (let k = group.length; k < FIRST_PASS_BATCH; k++) params.push(sessionId, 0, 1, 0, 0);
+      const found = new Set<Cursor>();
+      for (const r of batch.all(params)) {
+        const c = byAddress.get(addressFromSql(r.address));
+        if (!c) continue;
+        found.add(c);
+        const seq = num(r.sequence_number);
+        const rowid = BigInt(r.rowid as bigint);
+        apply(c.off, seq, rowid, r.value as Uint8Array);
+        c.seq = seq;
+        c.rowid = rowid;
+      }
+      for (const c of group) if (!found.has(c)) c.done = true;
+    }
+    for (const c of cursors) {
+      if (c.done) continue;
+      for (let limit = 16; !c.done; limit = Math.min(limit * 4, 4096)) fetch(c, limit);
     }
   }
 
@@ -437,20 +522,22 @@ export class RecordingHistory {
     const viewEnd = address + BigInt(length);
     const entries: (SnapshotEntry | undefined)[] = new Array<SnapshotEntry | undefined>(length);
     const regions: (SnapshotRegionEntry | undefined)[] = new Array<SnapshotRegionEntry | undefined>(length);
-    let wanted = 0;
-    for (let k = 0; k < length; k++) if (!known[k]) wanted++;
-    for (let i = upperIndex(index.snapshots, n); i < index.snapshots.length && wanted > 0; i++) {
-      const s = index.snapshots[i];
-      if (s.sequenceNumber > limit) break;
-      for (const r of s.regions) {
-        const lo = r.start > address ? r.start : address;
-        const hi = r.end < viewEnd ? r.end : viewEnd;
-        for (let k = lo < hi ? Number(lo - address) : length; k < Number(hi - address); k++) {
-          if (known[k] || entries[k] !== undefined) continue;
-          entries[k] = s;
-          regions[k] = r;
-          wanted--;
-        }
+    // Per region span, its first snapshot after N with no gap in between; the nearest wins.
+    const after: Array<{ s: SnapshotEntry; r: SnapshotRegionEntry }> = [];
+    for (const span of index.spans) {
+      if (span.end <= address || span.start >= viewEnd) continue;
+      const i = upperIndex(span.entries, n);
+      if (i >= span.entries.length || span.entries[i].s.sequenceNumber > limit) continue;
+      after.push(span.entries[i]);
+    }
+    after.sort((x, y) => (x.s.sequenceNumber - y.s.sequenceNumber) || (y.s.snapshotId - x.s.snapshotId));
+    for (const { s, r } of after) {
+      const lo = r.start > address ? r.start : address;
+      const hi = r.end < viewEnd ? r.end : viewEnd;
+      for (let k = Number(lo - address); k < Number(hi - address); k++) {
+        if (known[k] || entries[k] !== undefined) continue;
+        entries[k] = s;
+        regions[k] = r;
       }
     }
     // A recorded write in [N, S - 1] to such a byte means the snapshot shows the value after it: not before N.
@@ -505,8 +592,8 @@ export class RecordingHistory {
     if (!firstRow || firstRow.s === null) {
       throw new BootscopeError(ErrorCode.Usage, `session ${sessionId} of ${this.store.file} has no recorded instructions`);
     }
-    const snapshots: SnapshotEntry[] = [];
     const byId = new Map<number, SnapshotEntry>();
+    const spans = new Map<string, RegionSpan>();
     for (const r of this.store.readStatement(`SELECT s.snapshot_id, s.sequence_number, r.region_name, r.start_address, r.end_address, r.blob_id, r.physical
         FROM memory_snapshots s JOIN snapshot_regions r ON r.snapshot_id = s.snapshot_id
         WHERE s.session_id = ? AND s.sequence_number IS NOT NULL ORDER BY s.sequence_number, s.snapshot_id, r.region_id`).all([sessionId])) {
@@ -515,10 +602,14 @@ export class RecordingHistory {
       if (!entry) {
         entry = { snapshotId: id, sequenceNumber: num(r.sequence_number), regions: [] };
         byId.set(id, entry);
-        snapshots.push(entry);
       }
       if (r.physical !== null && num(r.physical) === 1) continue;
-      entry.regions.push({ name: String(r.region_name), start: addressFromSql(r.start_address), end: addressFromSql(r.end_address), blobId: num(r.blob_id) });
+      const region: SnapshotRegionEntry = { name: String(r.region_name), start: addressFromSql(r.start_address), end: addressFromSql(r.end_address), blobId: num(r.blob_id) };
+      entry.regions.push(region);
+      const key = `${region.name}\u0000${region.start}\u0000${region.end}`;
+      let span = spans.get(key);
+      if (!span) spans.set(key, span = { start: region.start, end: region.end, entries: [] });
+      span.entries.push({ s: entry, r: region }); // rows come ascending by sequence number, then id
     }
     const gaps: TraceGap[] = this.store.readStatement(`SELECT gap_id, after_sequence_number, reason, instructions_skipped FROM trace_gaps
         WHERE session_id = ? ORDER BY after_sequence_number, gap_id`).all([sessionId]).map((r) => ({
@@ -527,7 +618,7 @@ export class RecordingHistory {
     }));
     const anyWrite = this.store.readStatement('SELECT 1 AS one FROM memory_writes WHERE session_id = ? LIMIT 1').get([sessionId]);
     const index: SessionIndex = {
-      token, first: num(firstRow.s), last: num((lastRow as Row).s), snapshots, gaps,
+      token, first: num(firstRow.s), last: num((lastRow as Row).s), spans: [...spans.values()], gaps,
       writesRecorded: anyWrite !== null || captureIsPlugin(session.config_json),
     };
     this.sessions.set(sessionId, index);
@@ -572,13 +663,13 @@ function lastGapBefore(gaps: readonly TraceGap[], n: number): TraceGap | null {
   return found;
 }
 
-/** Index of the first snapshot with sequence_number > n (binary search). */
-function upperIndex(snapshots: readonly SnapshotEntry[], n: number): number {
+/** Index of the first entry whose snapshot has sequence_number > n (binary search). */
+function upperIndex(entries: ReadonlyArray<{ s: SnapshotEntry }>, n: number): number {
   let lo = 0;
-  let hi = snapshots.length;
+  let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (snapshots[mid].sequenceNumber <= n) lo = mid + 1;
+    if (entries[mid].s.sequenceNumber <= n) lo = mid + 1;
     else hi = mid;
   }
   return lo;

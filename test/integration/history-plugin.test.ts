@@ -16,8 +16,9 @@ import { GdbTarget } from '../../src/target';
 import { RecordingStore } from '../../src/store/recording-store';
 import { RecordingHistory, hexOf, type WriteRow } from '../../src/store/history';
 import { prng } from '../../src/store/synthetic-session';
-import { DETERMINISTIC, STEPPED, demoElf, qemu10, qemu10Binary, type DemoBuild } from '../support/plugin-fixtures';
-import { GUEST_DIR, demoQemuConfig } from '../support/demo-recording';
+import { STEPPED, demoElf, qemu10, qemu10Binary, type DemoBuild } from '../support/plugin-fixtures';
+import { demoQemuConfig } from '../support/demo-recording';
+import { recordPluginDemo } from '../support/plugin-recording';
 import { killIfAlive } from '../support/qemu-fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -25,18 +26,10 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const q = qemu10();
 const skip = 'skip' in q ? q.skip : !fs.existsSync(CLI) ? `needs ${CLI} (node esbuild.mjs)` : false;
 
-/** Records `build` with plugin capture through the CLI on QEMU 10 under -icount; returns the session id. */
 function recordPlugin(build: DemoBuild, dir: string): { database: string; sessionId: number } {
-  const config = JSON.parse(fs.readFileSync(path.join(GUEST_DIR, `${build}.json`), 'utf8')) as Record<string, unknown> & { qemu: Record<string, unknown> };
-  config.qemu = { ...config.qemu, binary: qemu10Binary('arm'), kernel: demoElf(build), extraArgs: DETERMINISTIC };
-  config.elf = demoElf(build);
-  const file = path.join(dir, `${build}.json`);
-  fs.writeFileSync(file, JSON.stringify(config));
-  const database = path.join(dir, `${build}.db`);
-  const r = spawnSync(process.execPath, [CLI, 'record', '--config', file, '--db', database, '--capture', 'plugin'], { encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = recordPluginDemo(build, dir);
   assert.match(r.stderr, /plugin capture/);
-  return { database, sessionId: Number(r.stdout.trim().split('\n').at(-1)) };
+  return r;
 }
 
 describe('memory at random instructions of a plugin-capture recording = live gdbstub reads (demo-arm32, QEMU 10)', { skip }, () => {
