@@ -1,12 +1,14 @@
 // Pattern heatmap webview (seed 2.4): for each painted region, a words × snapshots matrix (match /
 // differs / changed since the previous snapshot) and, for the snapshot chosen with the slider, the region's
 // words as a grid; hover shows address, value, expected value, snapshot and stage; the first corruption is
-// outlined and spelled out. Regions sit side by side. Host side: HeatmapHost.
+// outlined and spelled out. Clicking a word of the grid asks who wrote it (the last recorded store before
+// that snapshot and the list of stores, each with a button that moves a replay debug session there).
+// Regions sit side by side. Host side: HeatmapHost.
 import './_common.css';
 import './heatmap.css';
 import {
   CELL_CHANGED, CELL_MATCHES, CELL_MISSING, HEATMAP_MAX_WORDS,
-  type HeatmapRegionSummary, type HeatmapToHost, type HeatmapToWebview, type RegionHeatmap,
+  type HeatmapRegionSummary, type HeatmapToHost, type HeatmapToWebview, type HeatmapWrite, type HeatmapWrites, type RegionHeatmap,
 } from '../src/protocol/messages';
 import { Tooltip, connectToHost, el, fitCanvas, formatCount, hex32, setSessionOptions, themeColours, type ThemeColours } from './_common';
 
@@ -19,6 +21,8 @@ interface RegionView {
   matrix: HTMLCanvasElement;
   grid: HTMLCanvasElement;
   info: HTMLElement;
+  /** Who wrote the word clicked last. */
+  writes: HTMLElement;
   data?: RegionHeatmap;
   values?: Uint32Array;
   states?: Uint8Array;
@@ -32,6 +36,7 @@ let snapshotIndex = 0;
 let snapshotCount = 0;
 let nextRequestId = 1;
 const pending = new Map<number, RegionView>();
+const pendingWrites = new Map<number, RegionView>();
 
 const host = connectToHost<HeatmapToHost, HeatmapToWebview>(onMessage);
 
@@ -188,6 +193,7 @@ function buildCard(summary: HeatmapRegionSummary): RegionView {
   const matrix = el('canvas', { className: 'hm-matrix', attrs: { 'aria-label': `${summary.name}: words by snapshots` } });
   const grid = el('canvas', { className: 'hm-grid', attrs: { 'aria-label': `${summary.name}: words of the selected snapshot` } });
   const info = el('div', { className: 'hm-info' });
+  const writes = el('div', { className: 'hm-writes', attrs: { 'aria-live': 'polite' } });
   const card = el('section', { className: 'hm-region', attrs: { 'data-region': summary.name } },
     el('h3', { className: 'hm-name' }, summary.name),
     el('div', { className: 'bs-muted' }, `${summary.startAddress} · ${formatCount(summary.sizeBytes)} bytes · pattern ${hex32(summary.expectedPattern)}`),
@@ -197,8 +203,9 @@ function buildCard(summary: HeatmapRegionSummary): RegionView {
     el('div', { className: 'hm-caption bs-muted' }, 'selected snapshot, 64 words per row'),
     grid,
     info,
+    writes,
   );
-  const view: RegionView = { summary, card, matrix, grid, info, fold: 1 };
+  const view: RegionView = { summary, card, matrix, grid, info, writes, fold: 1 };
   matrix.addEventListener('mousemove', (e) => {
     if (!view.data) return;
     const g = matrixGeometry(view);
@@ -220,8 +227,70 @@ function buildCard(summary: HeatmapRegionSummary): RegionView {
     if (w < 0 || w >= view.data.wordCount || e.offsetX >= gg.cols * gg.cell) { tooltip.hide(); return; }
     tooltip.show(e.clientX, e.clientY, cellDetails(view, snapshotIndex, w));
   });
+  grid.addEventListener('click', (e) => {
+    if (!view.data || sessionId === null) return;
+    const gg = gridGeometry(view);
+    const w = Math.floor(e.offsetY / gg.cell) * gg.cols + Math.floor(e.offsetX / gg.cell);
+    if (w < 0 || w >= view.data.wordCount || e.offsetX >= gg.cols * gg.cell) return;
+    askWhoWrote(view, w);
+  });
   for (const c of [matrix, grid]) c.addEventListener('mouseleave', () => tooltip.hide());
   return view;
+}
+
+/** Asks the host who wrote word `w` (of the words shown) as seen in the selected snapshot. */
+function askWhoWrote(view: RegionView, w: number): void {
+  const d = view.data!;
+  const snap = d.snapshots[snapshotIndex];
+  const address = `0x${(BigInt(d.startAddress) + BigInt((d.wordStart + w) * 4)).toString(16)}`;
+  const requestId = nextRequestId++;
+  pendingWrites.set(requestId, view);
+  view.writes.dataset.state = 'loading';
+  view.writes.replaceChildren(el('div', { className: 'bs-muted' }, `Who wrote ${address}…`));
+  host.post({ type: 'heatmap/whoWrote', requestId, sessionId: sessionId!, regionName: view.summary.name, address, snapshotId: snap.snapshotId, sequenceNumber: snap.sequenceNumber });
+}
+
+/** A store's value as the heatmap shows words: a 4-byte store as its little-endian word, else its bytes. */
+function storedValue(hexBytes: string, size: number): string {
+  if (size !== 4 || hexBytes.length !== 8) return `bytes ${hexBytes}`;
+  return `0x${hexBytes.slice(6, 8)}${hexBytes.slice(4, 6)}${hexBytes.slice(2, 4)}${hexBytes.slice(0, 2)}`;
+}
+
+function gotoButton(seq: number): HTMLButtonElement {
+  const b = el('button', { className: 'hm-goto', attrs: { type: 'button', 'data-seq': String(seq) } }, `Go to #${formatCount(seq)}`);
+  b.title = `Move a replay debug session of this recording to instruction ${seq}`;
+  b.addEventListener('click', () => host.post({ type: 'heatmap/gotoInstruction', sessionId: sessionId!, sequenceNumber: seq }));
+  return b;
+}
+
+function writeText(w: HeatmapWrite): string {
+  const where = `${w.functionName ?? 'unknown'}${w.bootStage ? ` (${w.bootStage})` : ''} pc ${w.pc}`;
+  const at = w.size === 4 ? '' : ` at ${w.address} (${w.size} bytes)`;
+  return `#${formatCount(w.sequenceNumber)} ${where}: ${storedValue(w.value, w.size)}${at}, was ${w.oldValue === null ? 'unknown' : storedValue(w.oldValue, w.size)}`;
+}
+
+function renderWrites(view: RegionView, r: HeatmapWrites): void {
+  const parts: HTMLElement[] = [
+    el('div', { className: 'hm-writes-title' }, `Who wrote ${r.address} — snapshot ${r.snapshotId}${r.sequenceNumber !== null ? ` (before instruction #${formatCount(r.sequenceNumber)})` : ''}`),
+  ];
+  if (!r.writesRecorded) {
+    parts.push(el('div', { className: 'hm-writes-none' }, 'This session recorded no memory writes (gdbstub capture): record it with plugin capture to see who wrote each word.'));
+  } else {
+    parts.push(r.lastBefore
+      ? el('div', { className: 'hm-writes-last' }, `Last write before this snapshot: ${writeText(r.lastBefore)} `, gotoButton(r.lastBefore.sequenceNumber))
+      : el('div', { className: 'hm-writes-last' }, 'No recorded write to this word before this snapshot.'));
+    if (r.writes.length === 0) parts.push(el('div', { className: 'bs-muted' }, 'No recorded write to this word in the session.'));
+    else {
+      parts.push(el('div', { className: 'bs-muted' }, `All writes to it, newest first${r.writes.length >= r.limit ? ` (the newest ${r.limit})` : ''}:`));
+      parts.push(el('ol', { className: 'hm-writes-list' }, ...r.writes.map((w) => {
+        const li = el('li', { attrs: { 'data-seq': String(w.sequenceNumber) } }, `${writeText(w)} `, gotoButton(w.sequenceNumber));
+        if (r.lastBefore && w.sequenceNumber === r.lastBefore.sequenceNumber) li.classList.add('hm-write-last');
+        return li;
+      })));
+    }
+  }
+  view.writes.replaceChildren(...parts);
+  view.writes.dataset.state = 'ready';
 }
 
 function setSnapshot(i: number): void {
@@ -291,9 +360,20 @@ function onMessage(m: HeatmapToWebview): void {
       }
       break;
     }
+    case 'heatmap/writes': {
+      const view = pendingWrites.get(m.requestId);
+      if (!view) return;
+      pendingWrites.delete(m.requestId);
+      renderWrites(view, m.writes);
+      break;
+    }
     case 'error':
       errorEl.textContent = m.message;
       errorEl.hidden = false;
+      if (m.requestId !== undefined) {
+        const view = pendingWrites.get(m.requestId);
+        if (view) { view.writes.replaceChildren(); view.writes.dataset.state = 'error'; pendingWrites.delete(m.requestId); }
+      }
       if (m.requestId !== undefined) pending.delete(m.requestId);
       if (pending.size === 0) document.body.dataset.state = 'ready';
       break;

@@ -168,14 +168,47 @@ export interface RegionHeatmap {
 /** The heatmap never ships more than this many words of one region at once. */
 export const HEATMAP_MAX_WORDS = 16384;
 
+/** One recorded store (memory_writes) to a clicked word; values are hex bytes in memory order, as the CLI's who-wrote. */
+export interface HeatmapWrite {
+  sequenceNumber: number;
+  pc: string;
+  functionName: string | null;
+  bootStage: string | null;
+  address: string;
+  size: number;
+  value: string;
+  /** Memory there before the store; null when not known. */
+  oldValue: string | null;
+}
+
+/** Who wrote the word clicked in snapshot `snapshotId` (taken before instruction `sequenceNumber`). */
+export interface HeatmapWrites {
+  sessionId: number;
+  regionName: string;
+  address: string;
+  snapshotId: number;
+  sequenceNumber: number | null;
+  /** false: the session recorded no stores (gdbstub capture), so nothing can be named. */
+  writesRecorded: boolean;
+  /** The last store to the word before the snapshot: the one whose value the snapshot shows. */
+  lastBefore: HeatmapWrite | null;
+  /** Every store to the word in the session, newest first, at most `limit`. */
+  writes: HeatmapWrite[];
+  limit: number;
+}
+
 export type HeatmapToHost =
   | ReadyMessage
   | { type: 'heatmap/selectSession'; sessionId: number }
-  | { type: 'heatmap/requestRegion'; requestId: number; sessionId: number; regionName: string; wordStart: number; wordCount: number };
+  | { type: 'heatmap/requestRegion'; requestId: number; sessionId: number; regionName: string; wordStart: number; wordCount: number }
+  | { type: 'heatmap/whoWrote'; requestId: number; sessionId: number; regionName: string; address: string; snapshotId: number; sequenceNumber: number | null }
+  /** Move a replay debug session of this recording to the instruction (command bootscope.gotoInstruction). */
+  | { type: 'heatmap/gotoInstruction'; sessionId: number; sequenceNumber: number };
 
 export type HeatmapToWebview =
   | { type: 'heatmap/init'; recordingName: string; sessions: SessionSummary[]; sessionId: number | null; regions: HeatmapRegionSummary[] }
   | { type: 'heatmap/region'; requestId: number; heatmap: RegionHeatmap }
+  | { type: 'heatmap/writes'; requestId: number; writes: HeatmapWrites }
   | HostErrorMessage;
 
 // ---------------------------------------------------------------------------------------------------------

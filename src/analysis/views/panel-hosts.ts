@@ -8,6 +8,7 @@ import {
   type SessionSummary, type TimelineToHost, type TimelineToWebview,
 } from '../../protocol/messages';
 import { listPatternRegions, loadRegionHeatmap } from './heatmap';
+import type { WordHistorySource } from './heatmap-writes';
 import type { QueryMode } from './query-worker-protocol';
 import { ResultSet } from './result-set';
 import { listSessionSummaries, type SqlSource } from './sql-source';
@@ -96,8 +97,15 @@ export class TimelineHost {
 
 // ---------------------------------------------------------------------------------------------------------
 
+export interface HeatmapHostEnv extends PanelHostEnv<HeatmapToWebview> {
+  /** Answers a click on a word: who wrote it (absent: the panel says it cannot tell). */
+  writes?: WordHistorySource;
+  /** Moves a replay debug session of this recording to the instruction (absent: the panel says so). */
+  gotoInstruction?(sessionId: number, sequenceNumber: number): Promise<void> | void;
+}
+
 export class HeatmapHost {
-  constructor(private readonly src: SqlSource, private readonly env: PanelHostEnv<HeatmapToWebview>) {}
+  constructor(private readonly src: SqlSource, private readonly env: HeatmapHostEnv) {}
 
   async refresh(): Promise<void> {
     await this.handle({ type: 'ready' });
@@ -117,6 +125,18 @@ export class HeatmapHost {
         case 'heatmap/requestRegion': {
           const heatmap = await loadRegionHeatmap(this.src, m.sessionId, m.regionName, m.wordStart, m.wordCount);
           this.env.post({ type: 'heatmap/region', requestId: m.requestId, heatmap });
+          break;
+        }
+        case 'heatmap/whoWrote': {
+          if (!this.env.writes) throw new BootscopeError(ErrorCode.Usage, 'who wrote a word cannot be asked here (no recording history)');
+          if (!/^0x[0-9a-f]+$/i.test(m.address)) throw new BootscopeError(ErrorCode.Usage, `not an address: ${JSON.stringify(m.address)}`);
+          const writes = await this.env.writes.heatmapWrites({ sessionId: m.sessionId, regionName: m.regionName, address: BigInt(m.address), snapshotId: m.snapshotId, sequenceNumber: m.sequenceNumber });
+          this.env.post({ type: 'heatmap/writes', requestId: m.requestId, writes });
+          break;
+        }
+        case 'heatmap/gotoInstruction': {
+          if (!this.env.gotoInstruction) throw new BootscopeError(ErrorCode.Usage, `going to instruction ${m.sequenceNumber} needs a replay debug session, which this view cannot start`);
+          await this.env.gotoInstruction(m.sessionId, m.sequenceNumber);
           break;
         }
       }

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { HeatmapHost, QueryConsoleHost, TimelineHost } from '../../analysis/views/panel-hosts';
 import { QUERY_PRESETS } from '../../analysis/views/presets';
 import { QueryRunner } from '../../analysis/views/query-runner';
+import { StoreWordHistory } from '../../analysis/views/heatmap-writes';
 import type { ConsoleToHost, HeatmapToHost, PanelKind, TimelineToHost } from '../../protocol/messages';
 import { makeNonce, webviewHtml } from './html';
 
@@ -28,6 +29,19 @@ export const PANEL_COMMANDS = {
   heatmap: 'bootscope.openHeatmap',
   console: 'bootscope.openQueryConsole',
 } as const;
+
+/** Moves a replay debug session to an instruction: {database, session, sequence}. Registered by the replay
+ * side of the extension; the heatmap calls it only when it exists. */
+export const GOTO_INSTRUCTION_COMMAND = 'bootscope.gotoInstruction';
+
+/** Runs bootscope.gotoInstruction when this build has it, else says what is missing. */
+async function gotoInstruction(database: string, session: number, sequence: number): Promise<void> {
+  if (!(await vscode.commands.getCommands(true)).includes(GOTO_INSTRUCTION_COMMAND)) {
+    void vscode.window.showInformationMessage(`Bootscope: going to instruction ${sequence} needs replay debugging (command ${GOTO_INSTRUCTION_COMMAND}), which this version does not have.`);
+    return;
+  }
+  await vscode.commands.executeCommand(GOTO_INSTRUCTION_COMMAND, { database, session, sequence });
+}
 
 const TITLES: Record<PanelKind, string> = { timeline: 'Boot timeline', heatmap: 'Pattern heatmap', console: 'SQL console' };
 const HISTORY_KEY = 'bootscope.console.history';
@@ -63,13 +77,15 @@ export function registerPanels(context: vscode.ExtensionContext, deps: AnalysisD
     const common = { recordingName: relativeName(file), post };
     let handle: (m: { type: string }) => Promise<void>;
     let refresh: (() => Promise<void>) | undefined;
+    let words: StoreWordHistory | undefined;
     if (kind === 'timeline') {
       const host = new TimelineHost(runner, { ...common, revealInstruction: (s, seq) => deps.revealInstruction?.(file, s, seq) });
       host.prefetch();
       handle = (m) => host.handle(m as TimelineToHost);
       refresh = () => host.refresh();
     } else if (kind === 'heatmap') {
-      const host = new HeatmapHost(runner, common);
+      words = new StoreWordHistory(file);
+      const host = new HeatmapHost(runner, { ...common, writes: words, gotoInstruction: (s, seq) => gotoInstruction(file, s, seq) });
       handle = (m) => host.handle(m as HeatmapToHost);
       refresh = () => host.refresh();
     } else {
@@ -108,6 +124,7 @@ export function registerPanels(context: vscode.ExtensionContext, deps: AnalysisD
     }
     panel.onDidDispose(() => {
       runner.dispose();
+      words?.dispose();
       for (const s of subscriptions) s.dispose();
     });
   }
