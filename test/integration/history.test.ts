@@ -234,3 +234,33 @@ describe('the synthetic boot with stores (the benchmark\'s recording)', () => {
     }
   });
 });
+
+describe('docs/recording-format.md: memory at N in plain SQL', () => {
+  test('the documented query gives memoryAt\'s bytes wherever rules 1 and 2 decide, NULL elsewhere', () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'recording-format.md'), 'utf8');
+    const sql = /```sql\n(-- Memory before instruction \?2[\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(sql, 'the query is in the document');
+    const store = RecordingStore.open(path.join(dir, 'doc-sql.db'), { log: quiet });
+    try {
+      const g = generate(store, { steps: 1500, seed: 11, snapshotsAt: [200, 600, 601, 1100], gapsAfter: [450, 900, 1300] });
+      const history = new RecordingHistory(store);
+      let compared = 0;
+      for (const n of [1, 150, 200, 201, 451, 700, 901, 1101, 1301, 1500]) {
+        const view = history.memoryAt(g.sessionId, n, BigInt(BASE), SPAN);
+        const rows = store.query(sql, [g.sessionId, n, BASE, SPAN]).rows;
+        assert.equal(rows.length, SPAN);
+        for (const run of view.runs) {
+          for (let k = run.offset; k < run.offset + run.length; k++) {
+            const byte = rows[k][1];
+            if (run.source.kind === 'snapshot' && run.source.sequenceNumber > n) { assert.equal(byte, null, 'rule 3 is not in the query'); continue; }
+            assert.equal(byte, view.known[k] ? view.bytes[k].toString(16).padStart(2, '0').toUpperCase() : null, `byte ${k} before ${n}`);
+            compared++;
+          }
+        }
+      }
+      assert.ok(compared > 2500, `${compared} bytes compared`);
+    } finally {
+      store.close();
+    }
+  });
+});
