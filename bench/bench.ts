@@ -17,6 +17,9 @@
 //                   function lanes of the whole session (what the page waits for), through the query worker
 //   history         memory at any instruction and who-wrote on a 10 M-instruction recording with stores
 //                   (bench/history.ts; generated once into .cache/); alone with --history-only
+//   replay          the replay debugger through DAP on that recording: go to any instruction and show its
+//                   registers and 4 KiB of memory, step forward/back, continue both ways (bench/replay.ts);
+//                   alone with --replay-only
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -36,6 +39,7 @@ import type { RecordingConfig } from '../src/common/config';
 import { measureStoreRate } from './store-rate';
 import { pluginCaptureBench } from './plugin-capture';
 import { historyBench } from './history';
+import { replayBench } from './replay';
 
 const quick = process.argv.includes('--quick');
 /** Only the SQL figures on the 1M recording (no QEMU): `npm run bench -- --queries-only`. */
@@ -46,6 +50,8 @@ const storeOnly = process.argv.includes('--store-only');
 const pluginOnly = process.argv.includes('--plugin-only');
 /** Only time travel's read path (bench/history.ts): `npm run bench -- --history-only`. */
 const historyOnly = process.argv.includes('--history-only');
+/** Only the replay debugger's figures (bench/replay.ts): `npm run bench -- --replay-only`. */
+const replayOnly = process.argv.includes('--replay-only');
 const STORE_ROWS = Number(process.env.BENCH_STORE_ROWS ?? 500_000);
 
 /**
@@ -259,8 +265,11 @@ async function seedQueries(): Promise<Record<string, number>> {
 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = { machine: { cpus: os.cpus().length, load: os.loadavg()[0] }, steps: N };
-  if (historyOnly) {
-    result.history = historyBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
+  if (historyOnly || replayOnly) {
+    const cache = path.resolve(__dirname, '..', '.cache');
+    const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    if (historyOnly) result.history = historyBench(cache, log);
+    if (replayOnly) result.replay = await replayBench(cache, log);
     console.log(JSON.stringify(result, null, 2));
     fs.rmSync(tmp, { recursive: true, force: true });
     return;
@@ -322,6 +331,7 @@ async function main(): Promise<void> {
   }
   if (!queriesOnly && !storeOnly) result.plugin_capture = await pluginCaptureBench(tmp);
   if (!quick && !pluginOnly && !queriesOnly && !storeOnly) result.history = historyBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
+  if (!quick && !pluginOnly && !queriesOnly && !storeOnly) result.replay = await replayBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
   if (!quick && !pluginOnly) {
     result.seed_queries_ms_on_1M = await seedQueries();
     result.timeline_open_on_1M = await timelineOpen(path.join(tmp, 'big.db'));

@@ -44,7 +44,7 @@ export interface ReplayOptions {
 }
 
 /** Rows read around the position per store read: stepping either way stays inside the window. */
-const WINDOW = 2048;
+const WINDOW = 512;
 /** A continue searches this many instructions per SQL statement, then yields (so pause gets through). */
 const SEARCH_CHUNK = 1_000_000;
 /** Upper bound of instructions one line step may take before it stops and says so (as the live engine). */
@@ -329,8 +329,11 @@ export class ReplayEngine implements DebugEngine, TimeTravel {
 
   /** When instruction `seq` follows the return of a call: that call (the reverse of stepping over it). */
   private callReturningTo(seq: number): number | undefined {
-    const r = this.rowAt(seq);
     if (seq - 1 < this.firstPosition) return undefined;
+    // Only a return can bring execution back from a call; anything else is a plain step back (and spares
+    // a search through the trace).
+    if (!this.conventions.isReturn(this.rowAt(seq - 1).disassembly ?? '')) return undefined;
+    const r = this.rowAt(seq);
     for (const size of this.arch === 'arm' && r.thumb ? [4, 2] : [4]) {
       const callPc = r.pc - BigInt(size);
       const call = this.lastRow('<', seq, callPc, r.sp);

@@ -6,6 +6,7 @@ export const AARCH64_CONVENTIONS: ArchConventions = {
   arch: 'aarch64',
   pointerSize: 8,
   isCall: (mnemonic) => /^bl$/i.test(mnemonic) || /^blr/i.test(mnemonic),
+  isReturn: (text) => /^(ret|reta[ab]|eret|eretaa|eretab)\b/i.test(text.trim()),
   returnAddress: (lr) => lr,
   breakpointKind: () => 4,
   linkRegister: 'x30',

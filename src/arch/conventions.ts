@@ -12,6 +12,8 @@ export interface ArchConventions {
   readonly pointerSize: 4 | 8;
   /** A call whose return lands at pc + size (so step-over runs to there). */
   isCall(mnemonic: string): boolean;
+  /** A return from a function (Capstone text, mnemonic and operands): where stepping back over a call starts. */
+  isReturn(instruction: string): boolean;
   /** The code address a link-register value returns to (AArch32 keeps the Thumb state in bit 0). */
   returnAddress(linkRegister: bigint): bigint;
   /** The Z0 breakpoint `kind` for code at an address (GDB RSP: the breakpoint length; 2 = Thumb). */
