@@ -10,6 +10,8 @@ import type { ProgramSymbols } from '../symbols';
 import type { RecordingStore } from '../store/recording-store';
 import type { SessionStatus } from '../store/schema';
 import { RecordingSession } from '../recorder/session';
+import { chooseCapture } from '../recorder/capture-choice';
+import { LivePluginCapture, PluginSocket } from '../recorder/plugin-live';
 import type { RecorderProgress, RunResult } from '../recorder/recorder';
 import { BreakpointTable, watchpointType, type DataBreakpoint } from './breakpoints';
 import { Execution } from './execution';
@@ -25,6 +27,8 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   /** Data breakpoints currently inserted in the target (Z2/Z3/Z4). */
   private insertedWatchpoints: DataBreakpoint[] = [];
   private ended = false;
+  /** Plugin capture: the rows come from QEMU's plugin, the gdbstub only runs and stops the guest. */
+  private plugin: LivePluginCapture | undefined;
 
   private constructor(
     readonly session: RecordingSession,
@@ -46,14 +50,35 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   static async start(config: RecordingConfig, listener: EngineListener, store?: RecordingStore): Promise<LiveEngine> {
     const disassembler = await Disassembler.create();
     const made: { engine?: LiveEngine } = {};
-    const session = await RecordingSession.start({
-      config,
-      store,
-      onProgress: (p) => made.engine?.onProgress(p),
-      onWarning: (m) => listener.output(`bootscope: ${m}\n`, 'console'),
-      onUart: (text) => listener.output(text, 'stdout'),
-    });
+    const warn = (m: string): void => listener.output(`bootscope: ${m}\n`, 'console');
+    const choice = config.record ? await chooseCapture(config) : { capture: 'gdbstub' as const, reason: 'recording is off' };
+    if (config.record) warn(choice.reason);
+    const socket = choice.capture === 'plugin' ? await PluginSocket.listen() : undefined;
+    let session: RecordingSession;
+    try {
+      session = await RecordingSession.start({
+        config,
+        store,
+        onProgress: (p) => made.engine?.onProgress(p),
+        onWarning: warn,
+        onUart: (text) => listener.output(text, 'stdout'),
+        extraQemuArgs: socket?.qemuArgs(),
+      });
+    } catch (e) {
+      socket?.close();
+      throw e;
+    }
     made.engine = new LiveEngine(session, config, disassembler, listener);
+    if (socket) {
+      try {
+        made.engine.plugin = await LivePluginCapture.attach(session, await socket.accept(), config, disassembler, warn);
+      } catch (e) {
+        await session.close('error', errorMessage(e)).catch(() => undefined);
+        throw e;
+      }
+      // Every instruction is recorded by the plugin: the gdbstub stepper must not record them again.
+      session.recorder.setRecording(false);
+    }
     return made.engine;
   }
 
@@ -78,7 +103,7 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   get statusRegister(): string | undefined { return this.execution.statusRegister; }
 
   async begin(): Promise<void> {
-    if (this.config.record) await this.session.recorder.begin();
+    if (this.config.record && !this.plugin) await this.session.recorder.begin();
     await this.execution.refresh();
   }
 
@@ -137,7 +162,8 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   }
 
   /** Stopped: commit the buffered rows, so the file shows every instruction up to here to any reader. */
-  private committed(outcome: Outcome): Outcome {
+  private async committed(outcome: Outcome): Promise<Outcome> {
+    await this.plugin?.settle();
     try { this.session.store.flush(); } catch (e) { this.listener.output(`bootscope: writing the recording failed: ${errorMessage(e)}\n`, 'stderr'); }
     return outcome;
   }
@@ -190,6 +216,10 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   // ---- RecordingControl ------------------------------------------------------------------------------------
 
   setRecording(on: boolean): Promise<void> {
+    if (this.plugin) {
+      if (!on) this.listener.output('bootscope: plugin capture records everything the guest runs; to record part of a boot, use "window" in the configuration\n', 'console');
+      return Promise.resolve();
+    }
     // While running, halt at the next instruction boundary so the run switches between `c` and recorded steps.
     return this.execution.whileHalted(async () => this.session.recorder.setRecording(on));
   }
@@ -197,6 +227,11 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   captureSnapshot(): Promise<SnapshotCaptured> {
     return this.execution.whileHalted(async () => {
       const s = this.session;
+      if (this.plugin) {
+        await this.plugin.settle();
+        const snapshotId = this.plugin.snapshot('manual');
+        return { snapshotId, sessionId: s.sessionId, database: s.config.database, sequenceNumber: this.plugin.instructionCount };
+      }
       await this.execution.syncRecorderForSnapshot();
       const snapshotId = await s.recorder.captureSnapshot('manual');
       if (snapshotId === undefined && this.config.regions.length === 0) {
@@ -220,18 +255,19 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   status(terminated: boolean): RecordingStatus {
     const s = this.session;
     const ex = this.execution;
-    const recording = s.recorder.isRecording;
+    const p = this.plugin;
+    const recording = p !== undefined || s.recorder.isRecording;
     const state: ExecutionState = terminated ? 'terminated' : ex.running ? (recording ? 'recording' : 'running') : 'stopped';
     return {
       state,
       recording,
       sessionId: s.sessionId,
       database: this.config.database,
-      instructions: s.recorder.instructionCount,
+      instructions: p ? p.instructionCount : s.recorder.instructionCount,
       rate: state === 'recording' ? this.lastProgress?.rate ?? 0 : 0,
-      stage: s.recorder.currentStage ?? '',
-      snapshots: s.recorder.snapshots,
-      lastSnapshotId: s.recorder.lastSnapshot,
+      stage: p ? p.currentStage : s.recorder.currentStage ?? '',
+      snapshots: p ? p.snapshots : s.recorder.snapshots,
+      lastSnapshotId: p ? p.lastSnapshot : s.recorder.lastSnapshot,
       pc: !ex.running ? hex(ex.pc) : this.lastProgress ? hex(this.lastProgress.pc) : undefined,
     };
   }
@@ -258,6 +294,11 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
   /** The 'end' snapshot a finished recording gets (as the CLI does), while QEMU is still there. */
   private async finalSnapshot(): Promise<void> {
     const s = this.session;
+    if (this.plugin) {
+      await this.plugin.settle();
+      this.plugin.snapshot('end');
+      return;
+    }
     if (!s.recorder.isRecording || s.recorder.current === undefined) return;
     await this.execution.syncRecorderForSnapshot().catch(() => undefined);
     await s.recorder.captureSnapshot('end').catch(() => undefined);
@@ -270,7 +311,10 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
       await this.haltIfRunning();
       await this.finalSnapshot();
     }
+    // QEMU gone mid-run: read what the plugin wrote before it went, before the session closes the file.
+    if (status === 'qemu-exited') await this.plugin?.close().catch((e) => this.listener.output(`bootscope: ${errorMessage(e)}\n`, 'stderr'));
     await this.session.close(status, reason).catch((e) => this.listener.output(`bootscope: closing the session failed: ${errorMessage(e)}\n`, 'stderr'));
+    await this.plugin?.close().catch(() => undefined);
   }
 
   /**

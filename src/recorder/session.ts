@@ -27,6 +27,8 @@ export interface SessionOptions {
   onUart?: (text: string) => void;
   /** Use an already open store (the extension shares one connection); otherwise the session opens one. */
   store?: RecordingStore;
+  /** More QEMU arguments for a launch (the debug adapter's `-plugin` for plugin capture). */
+  extraQemuArgs?: readonly string[];
 }
 
 /** What a finished run means for the boot_sessions row. */
@@ -86,7 +88,7 @@ export class RecordingSession {
     try {
       if (cfg.request === 'launch') {
         if (!cfg.qemu) throw new BootscopeError(ErrorCode.Config, 'qemu: is required for "launch"');
-        qemu = await launchQemu({ qemu: cfg.qemu });
+        qemu = await launchQemu({ qemu: o.extraQemuArgs ? { ...cfg.qemu, extraArgs: [...cfg.qemu.extraArgs, ...o.extraQemuArgs] } : cfg.qemu });
         if (o.onUart) qemu.onUart(o.onUart);
         // QEMU says why it shuts down (qapi/run-state.json ShutdownCause): the guest powering off, or a
         // signal / quit from outside. Only the first is an end the user asked for.
