@@ -38,6 +38,7 @@ import { loadConfigFile } from '../src/cli/config-file';
 import type { RecordingConfig } from '../src/common/config';
 import { measureStoreRate } from './store-rate';
 import { pluginCaptureBench } from './plugin-capture';
+import { pluginRecordingBench } from './plugin-recording';
 import { historyBench } from './history';
 import { replayBench } from './replay';
 
@@ -329,7 +330,17 @@ async function main(): Promise<void> {
     };
     process.stderr.write(`bench: ${arch} done\n`);
   }
-  if (!queriesOnly && !storeOnly) result.plugin_capture = await pluginCaptureBench(tmp);
+  if (!queriesOnly && !storeOnly) {
+    result.plugin_recording = await pluginRecordingBench(tmp);
+    const rec = result.plugin_recording as Record<string, unknown>;
+    for (const k of ['plugin_instr_per_s', 'gdbstub_instr_per_s', 'plugin_vs_gdbstub', 'plugin_bytes_per_instruction']) result[k] = rec[k];
+  }
+  if (!queriesOnly && !storeOnly) {
+    result.plugin_capture = await pluginCaptureBench(tmp);
+    const pc = result.plugin_capture as Record<string, unknown>;
+    result.plugin_raw_instr_per_s = pc.plugin_raw_instr_per_s;
+    result.window_fast_forward_vs_plain = pc.window_fast_forward_vs_plain;
+  }
   if (!quick && !pluginOnly && !queriesOnly && !storeOnly) result.history = historyBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
   if (!quick && !pluginOnly && !queriesOnly && !storeOnly) result.replay = await replayBench(path.resolve(__dirname, '..', '.cache'), (line) => process.stderr.write(`${line}\n`));
   if (!quick && !pluginOnly) {
