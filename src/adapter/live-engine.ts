@@ -53,6 +53,7 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
     const warn = (m: string): void => listener.output(`bootscope: ${m}\n`, 'console');
     const choice = config.record ? await chooseCapture(config) : { capture: 'gdbstub' as const, reason: 'recording is off' };
     if (config.record) warn(choice.reason);
+    if (config.window) warn('"window" applies to `bootscope record`; a debug session with plugin capture records everything the guest runs (use breakpoints to stop where you want)');
     const socket = choice.capture === 'plugin' ? await PluginSocket.listen() : undefined;
     let session: RecordingSession;
     try {
