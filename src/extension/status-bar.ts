@@ -1,5 +1,5 @@
 // The Bootscope status bar item: recording state, instructions recorded and rate of the active debug
-// session, from the adapter's `bootscope/status` events. Clicking toggles recording.
+// session, from the adapter's `bootscope/status` events. Clicking toggles recording (a replay: Go to Instruction…).
 import * as vscode from 'vscode';
 import type { RecordingStatus } from '../adapter/custom-requests';
 import { Commands } from './ids';
@@ -17,7 +17,7 @@ export class RecordingStatusBar implements vscode.Disposable {
     const c = statusBarContent(status);
     this.item.text = c.text;
     this.item.tooltip = c.tooltip;
-    this.item.command = status.recording ? Commands.stopRecording : Commands.startRecording;
+    this.item.command = status.position !== undefined ? Commands.gotoInstruction : status.recording ? Commands.stopRecording : Commands.startRecording;
     this.item.backgroundColor = status.state === 'recording' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.show();
   }

@@ -17,6 +17,7 @@ export function compactCount(n: number): string {
 }
 
 export function statusBarContent(s: RecordingStatus): StatusBarContent {
+  if (s.position !== undefined) return replayContent(s, s.position);
   const icon = s.state === 'recording' ? '$(record)' : s.state === 'running' ? '$(play)' : s.state === 'terminated' ? '$(debug-stop)' : '$(debug-pause)';
   const parts = [`${icon} Bootscope`];
   if (s.state === 'recording') parts.push(`recording · ${compactCount(s.instructions)} instr · ${compactCount(Math.round(s.rate))}/s`);
@@ -36,4 +37,20 @@ export function statusBarContent(s: RecordingStatus): StatusBarContent {
     s.recording ? 'Click to stop recording' : 'Click to start recording',
   ].filter((l): l is string => l !== undefined);
   return { text: parts.join(' '), tooltip: tooltip.join('\n') };
+}
+
+/** A replay: where it stands in the recording; clicking opens Go to Instruction…. */
+function replayContent(s: RecordingStatus, position: number): StatusBarContent {
+  const text = `$(history) Bootscope replay · instruction ${fmt(position)} of ${compactCount(s.instructions)}${s.stage ? ` · ${s.stage}` : ''}`;
+  const tooltip = [
+    `Bootscope replay of session ${s.sessionId ?? '?'} — ${s.state}`,
+    `instruction: ${fmt(position)} (${fmt(s.instructions)} recorded)`,
+    s.stage ? `stage: ${s.stage}` : undefined,
+    s.pc ? `pc: ${s.pc}` : undefined,
+    `snapshots up to here: ${s.snapshots}${s.lastSnapshotId !== undefined ? ` (last #${s.lastSnapshotId})` : ''}`,
+    `file: ${s.database}`,
+    '',
+    'Click to go to an instruction, a stage entry or a snapshot',
+  ].filter((l): l is string => l !== undefined);
+  return { text, tooltip: tooltip.join('\n') };
 }

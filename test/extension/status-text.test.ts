@@ -11,6 +11,12 @@ const base: RecordingStatus = {
 
 describe('status bar', () => {
   test('recording shows instructions and rate', () => assert.equal(statusBarContent(base).text, '$(record) Bootscope recording · 12.3k instr · 3.21k/s'));
+  test('a replay shows where it stands, not recording counters', () => {
+    const c = statusBarContent({ ...base, state: 'stopped', recording: false, position: 4321, stage: 'seL4_boot' });
+    assert.equal(c.text, '$(history) Bootscope replay · instruction 4,321 of 12.3k · seL4_boot');
+    assert.match(c.tooltip, /Click to go to an instruction/);
+    assert.doesNotMatch(c.tooltip, /start recording/);
+  });
   test('stopped shows the count without a rate', () => assert.equal(statusBarContent({ ...base, state: 'stopped' }).text, '$(debug-pause) Bootscope stopped · 12.3k instr'));
   test('recording off is said when stopped', () => assert.match(statusBarContent({ ...base, state: 'stopped', recording: false }).text, /recording off/));
   test('the tooltip names the stage and the file', () => assert.match(statusBarContent(base).tooltip, /stage: pattern_painting[\s\S]*file: \/w\/bootscope.db/));
