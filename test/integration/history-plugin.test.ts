@@ -1,5 +1,5 @@
-// Memory at any instruction and who-wrote against truths from real QEMU (issue 14): the AArch32 demo
-// recorded with plugin capture (`bootscope record --capture plugin`, QEMU 10, -icount), then a separate
+// Memory at any instruction and who-wrote against truths from real QEMU (issue 14): the AArch32
+// and AArch64 demos recorded with plugin capture (`bootscope record --capture plugin`, QEMU 10, -icount), then a separate
 // gdbstub run of the same deterministic guest single-stepped to random instructions, where the live memory
 // read over the gdbstub must equal memoryAt for every byte memoryAt knows (and every byte of the recorded
 // RAM regions must be known). On the corrupted build, who-wrote on the overwritten stack word 0x41000f40
@@ -10,7 +10,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { decodeStatus } from '../../src/arch';
 import { launchQemu, type QemuProcess } from '../../src/qemu/launcher';
 import { GdbTarget } from '../../src/target';
 import { RecordingStore } from '../../src/store/recording-store';
@@ -32,12 +31,13 @@ function recordPlugin(build: DemoBuild, dir: string): { database: string; sessio
   return r;
 }
 
-describe('memory at random instructions of a plugin-capture recording = live gdbstub reads (demo-arm32, QEMU 10)', { skip }, () => {
+for (const arch of ['arm32', 'aarch64'] as const) {
+describe(`memory at random instructions of a plugin-capture recording = live gdbstub reads (demo-${arch}, QEMU 10)`, { skip }, () => {
   let dir: string;
   let rec: { database: string; sessionId: number };
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootscope-history-plugin-'));
-    rec = recordPlugin('demo-arm32', dir);
+    rec = recordPlugin(`demo-${arch}`, dir);
   });
   after(() => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); });
 
@@ -50,13 +50,9 @@ describe('memory at random instructions of a plugin-capture recording = live gdb
       assert.equal(history.writesRecorded(rec.sessionId), true);
       const { first, last } = history.instructionRange(rec.sessionId);
       // A gdbstub single-step that takes an interrupt is reported as a step of its own, which plugin
-      // capture does not count: the two numberings agree up to the first exception entry (IRQ mode).
-      let firstIrq = last + 1;
-      for (let seq = first; seq <= last && firstIrq > last; seq += 256) {
-        for (const s of store.steps(rec.sessionId, seq, 256)) {
-          if (decodeStatus('arm', s.registers.get('cpsr') ?? 0n).mode === 'irq') { firstIrq = s.sequenceNumber; break; }
-        }
-      }
+      // capture does not count: the two numberings agree up to the first interrupt (the guest's IRQ vector).
+      const irq = store.query(`SELECT MIN(sequence_number) FROM instruction_traces WHERE session_id = ? AND function_name IN ('sched_vectors', 'irq_entry')`, [rec.sessionId]).rows[0][0];
+      const firstIrq = irq === null ? last + 1 : Number(irq);
       assert.ok(firstIrq > 5000, `the demo paints its regions before the first interrupt (${firstIrq})`);
       const rand = prng(17);
       const picks = [...new Set(Array.from({ length: 8 }, () => first + Math.floor(rand() * (firstIrq - 1 - first))))].sort((a, b) => a - b);
@@ -65,8 +61,8 @@ describe('memory at random instructions of a plugin-capture recording = live gdb
         { name: 'data_region', address: 0x41200000n, length: 0x1000, region: true },
         { name: 'pattern_region', address: 0x42000000n, length: 0x4000, region: true },
       ];
-      const cfg = demoQemuConfig('arm32');
-      qemu = await launchQemu({ qemu: { ...cfg, binary: qemu10Binary('arm'), kernel: demoElf('demo-arm32'), extraArgs: [...STEPPED] } });
+      const cfg = demoQemuConfig(arch);
+      qemu = await launchQemu({ qemu: { ...cfg, binary: qemu10Binary(arch === 'arm32' ? 'arm' : 'aarch64'), kernel: demoElf(`demo-${arch}`), extraArgs: [...STEPPED] } });
       target = await GdbTarget.connect({ host: '127.0.0.1', port: qemu.gdbPort, timeoutMs: 15_000 });
       await target.setStepFlags((await target.stepFlagBits()).get('ENABLE') ?? 1);
       let at = first;
@@ -101,6 +97,7 @@ describe('memory at random instructions of a plugin-capture recording = live gdb
     }
   });
 });
+}
 
 describe('who wrote the corrupted build\'s overwritten stack word (demo-arm32-corrupted, plugin capture)', { skip }, () => {
   let dir: string;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RecordingStore } from '../../src/store/recording-store';
+import { RecordingStore, type SQLiteValue } from '../../src/store/recording-store';
 import { RecordingHistory, hexOf } from '../../src/store/history';
 import { prng, recordSyntheticSession } from '../../src/store/synthetic-session';
 import { BootscopeError } from '../../src/common/errors';
@@ -238,8 +238,9 @@ describe('the synthetic boot with stores (the benchmark\'s recording)', () => {
 describe('docs/recording-format.md: memory at N in plain SQL', () => {
   test('the documented query gives memoryAt\'s bytes wherever rules 1 and 2 decide, NULL elsewhere', () => {
     const doc = fs.readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'recording-format.md'), 'utf8');
-    const sql = /```sql\n(-- Memory before instruction \?2[\s\S]*?)```/.exec(doc)?.[1];
-    assert.ok(sql, 'the query is in the document');
+    const found = /```sql\n(-- Memory before instruction \?2[\s\S]*?)```/.exec(doc);
+    assert.ok(found, 'the query is in the document');
+    const sql: string = found[1];
     const store = RecordingStore.open(path.join(dir, 'doc-sql.db'), { log: quiet });
     try {
       const g = generate(store, { steps: 1500, seed: 11, snapshotsAt: [200, 600, 601, 1100], gapsAfter: [450, 900, 1300] });
@@ -247,7 +248,7 @@ describe('docs/recording-format.md: memory at N in plain SQL', () => {
       let compared = 0;
       for (const n of [1, 150, 200, 201, 451, 700, 901, 1101, 1301, 1500]) {
         const view = history.memoryAt(g.sessionId, n, BigInt(BASE), SPAN);
-        const rows = store.query(sql, [g.sessionId, n, BASE, SPAN]).rows;
+        const rows: SQLiteValue[][] = store.query(sql, [g.sessionId, n, BASE, SPAN]).rows;
         assert.equal(rows.length, SPAN);
         for (const run of view.runs) {
           for (let k = run.offset; k < run.offset + run.length; k++) {
