@@ -45,8 +45,8 @@ export interface ReplayOptions {
 
 /** Rows read around the position per store read: stepping either way stays inside the window. */
 const WINDOW = 512;
-/** A continue searches this many instructions per SQL statement, then yields (so pause gets through). */
-const SEARCH_CHUNK = 1_000_000;
+/** A continue searches this many instructions per SQL statement (~20 ms), then yields, so a pause gets through. */
+const SEARCH_CHUNK = 100_000;
 /** Upper bound of instructions one line step may take before it stops and says so (as the live engine). */
 const MAX_LINE_STEP_INSTRUCTIONS = 200_000;
 
