@@ -741,8 +741,8 @@ export class BootscopeDebugSession extends DebugSession {
     const count = Math.min(args.count, 1 << 20);
     try {
       // The readable prefix; the rest is unmapped (live) or was never captured (replay): unreadableBytes.
-      const data = await e.readMemoryPrefix(address, count);
-      response.body = { address: hex(address), data: Buffer.from(data).toString('base64'), unreadableBytes: count - data.length };
+      const { data, unreadableBytes } = await e.readMemoryPrefix(address, count);
+      response.body = { address: hex(address), data: Buffer.from(data).toString('base64'), unreadableBytes };
       this.sendResponse(response);
     } catch (err) {
       this.fail(response, err, { showUser: false });

@@ -66,8 +66,11 @@ export interface DebugEngine {
   registersOfThread(id: string): Promise<ReadonlyMap<string, bigint>>;
   /** A register outside the core set (FP/SIMD), read on demand. */
   readRegister(info: RegisterInfo): Promise<bigint>;
-  /** The readable prefix of [address, address + length): shorter when a byte is unmapped or unknown. */
-  readMemoryPrefix(address: bigint, length: number): Promise<Uint8Array>;
+  /**
+   * The readable prefix of [address, address + length) and how many bytes after it cannot be read (DAP
+   * readMemory's `unreadableBytes`: a client reads on after them). Unmapped (live) or never captured (replay).
+   */
+  readMemoryPrefix(address: bigint, length: number): Promise<{ data: Uint8Array; unreadableBytes: number }>;
   /** Exactly `length` bytes, or an error saying which are missing. */
   readMemory(address: bigint, length: number): Promise<Uint8Array>;
 

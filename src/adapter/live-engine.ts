@@ -135,7 +135,12 @@ export class LiveEngine implements DebugEngine, TargetWrites, RecordingControl {
     return this.session.target.readMemory(address, length);
   }
 
-  async readMemoryPrefix(address: bigint, count: number): Promise<Uint8Array> {
+  async readMemoryPrefix(address: bigint, count: number): Promise<{ data: Uint8Array; unreadableBytes: number }> {
+    const data = await this.readablePrefix(address, count);
+    return { data, unreadableBytes: count - data.length };
+  }
+
+  private async readablePrefix(address: bigint, count: number): Promise<Uint8Array> {
     const t = this.session.target;
     try {
       return await t.readMemory(address, count);

@@ -149,11 +149,14 @@ export class ReplayEngine implements DebugEngine, TimeTravel {
     return v === undefined ? Promise.reject(new BootscopeError(ErrorCode.Usage, `register ${info.name} was not recorded`)) : Promise.resolve(v);
   }
 
-  async readMemoryPrefix(address: bigint, length: number): Promise<Uint8Array> {
+  async readMemoryPrefix(address: bigint, length: number): Promise<{ data: Uint8Array; unreadableBytes: number }> {
     const m = this.memory.memoryAt(this.info.sessionId, this.pos, address, length);
     let n = 0;
     while (n < length && m.known[n]) n++;
-    return m.bytes.slice(0, n);
+    // The unknown run after the known prefix: a client reads on after it, so known bytes further on show.
+    let end = n;
+    while (end < length && !m.known[end]) end++;
+    return { data: m.bytes.slice(0, n), unreadableBytes: end - n };
   }
 
   async readMemory(address: bigint, length: number): Promise<Uint8Array> {

@@ -281,6 +281,10 @@ for (const demo of DEMOS) {
         const r = await dc.customRequest('readMemory', { memoryReference: `0x${region.startAddress.toString(16)}`, count: 4096 }) as DebugProtocol.ReadMemoryResponse;
         assert.equal(r.body?.unreadableBytes, 0);
         assert.deepEqual(Buffer.from(r.body?.data ?? '', 'base64'), Buffer.from(region.data.subarray(0, 4096)));
+        // 16 bytes before the region: never captured; the reply says how many, and the region's bytes follow.
+        const edge = await dc.customRequest('readMemory', { memoryReference: `0x${(region.startAddress - 16n).toString(16)}`, count: 32 }) as DebugProtocol.ReadMemoryResponse;
+        assert.equal(edge.body?.data ?? '', '');
+        assert.equal(edge.body?.unreadableBytes, 16);
         // 0x30000000 is in no region of the demo configuration: never captured, so never shown.
         const none = await dc.customRequest('readMemory', { memoryReference: '0x30000000', count: 64 }) as DebugProtocol.ReadMemoryResponse;
         assert.equal(none.body?.unreadableBytes, 64);
