@@ -130,6 +130,7 @@ interface RegionSpan {
 
 /** What memoryAt needs in memory per session (small), with the tokens that tell when to reload it. */
 interface SessionIndex {
+  sessionId: number;
   token: string;
   first: number;
   last: number;
@@ -151,6 +152,8 @@ const hexAddress = (a: bigint): string => `0x${a.toString(16)}`;
 /** Reads memory history from one recording file. Cheap to create; holds a small cache per session. */
 export class RecordingHistory {
   private readonly sessions = new Map<number, SessionIndex>();
+  /** Set while one call reads many times from the same state of the file (whoWrote's old values). */
+  private pinned: SessionIndex | undefined;
 
   constructor(private readonly store: RecordingStore) {}
 
@@ -288,7 +291,13 @@ export class RecordingHistory {
           ORDER BY sequence_number DESC, rowid DESC LIMIT ?`).all([sessionId, addressToSql(lowest < 0n ? 0n : lowest), addressToSql(end - 1n), lo, hi, addressToSql(address), limit])) add(r);
     }
     found.sort((x, y) => (y.seq - x.seq) || (y.rowid > x.rowid ? 1 : y.rowid < x.rowid ? -1 : 0));
-    return found.slice(0, limit).map((w) => this.writeRow(sessionId, w.seq, w.address, w.value));
+    // One look at the file's state for all the rows' old values (index() would check it per row).
+    this.pinned = this.index(sessionId);
+    try {
+      return found.slice(0, limit).map((w) => this.writeRow(sessionId, w.seq, w.address, w.value));
+    } finally {
+      this.pinned = undefined;
+    }
   }
 
   /** The last recorded write to any byte of [address, address + size) before instruction `sequenceNumber`. */
@@ -385,7 +394,8 @@ export class RecordingHistory {
     const lowAddress = first < 0n ? 0n : first;
     let lowestBound = Infinity;
     for (let k = 0; k < length; k++) lowestBound = Math.min(lowestBound, bound[k]);
-    const recentFrom = Math.max(lowestBound, maxSeq + 1 - RECENT_WINDOW);
+    // A few bytes (an old value, a word): a handful of address seeks beat reading thousands of recent stores.
+    const recentFrom = length <= MAX_WRITE_BYTES * 4 ? maxSeq + 1 : Math.max(lowestBound, maxSeq + 1 - RECENT_WINDOW);
     const apply = (off: number, seq: number, rowid: bigint, value: Uint8Array): void => {
       for (let j = 0; j < value.length; j++) {
         const k = off + j;
@@ -577,6 +587,7 @@ export class RecordingHistory {
 
   /** The session's snapshots and gaps, reloaded when the file gained any (a recording still being written). */
   private index(sessionId: number): SessionIndex {
+    if (this.pinned && this.pinned.sessionId === sessionId) return this.pinned;
     if (!Number.isSafeInteger(sessionId)) throw new BootscopeError(ErrorCode.Usage, `session ${sessionId} is not a session id`);
     const token = this.token(sessionId);
     const cached = this.sessions.get(sessionId);
@@ -618,7 +629,7 @@ export class RecordingHistory {
     }));
     const anyWrite = this.store.readStatement('SELECT 1 AS one FROM memory_writes WHERE session_id = ? LIMIT 1').get([sessionId]);
     const index: SessionIndex = {
-      token, first: num(firstRow.s), last: num((lastRow as Row).s), spans: [...spans.values()], gaps,
+      sessionId, token, first: num(firstRow.s), last: num((lastRow as Row).s), spans: [...spans.values()], gaps,
       writesRecorded: anyWrite !== null || captureIsPlugin(session.config_json),
     };
     this.sessions.set(sessionId, index);
