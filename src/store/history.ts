@@ -528,7 +528,8 @@ export class RecordingHistory {
   private fromLaterSnapshots(sessionId: number, index: SessionIndex, n: number, address: bigint, length: number,
     bytes: Uint8Array, known: Uint8Array, sources: (ByteSource | undefined)[]): void {
     const gapAfter = index.gaps.find((g) => g.afterSequenceNumber >= n);
-    const limit = gapAfter === undefined ? Infinity : gapAfter.afterSequenceNumber + 1; // S - 1 < A + 1
+    // No gap may lie in [N, S - 1]: the first gap at or after N (after A) allows snapshots up to S = A only.
+    const limit = gapAfter === undefined ? Infinity : gapAfter.afterSequenceNumber;
     const viewEnd = address + BigInt(length);
     const entries: (SnapshotEntry | undefined)[] = new Array<SnapshotEntry | undefined>(length);
     const regions: (SnapshotRegionEntry | undefined)[] = new Array<SnapshotRegionEntry | undefined>(length);
