@@ -322,18 +322,28 @@ export class PluginRecordingSession {
   async record(limits: RunLimits = {}): Promise<RunResult> {
     const t = this.target;
     const cfg = this.config;
-    const kind = 4; // A64 and A32 instructions (the gdbstub's breakpoint kind is the instruction size)
+    // Z0 kind is the instruction size: 2 for Thumb code (from the ELF's mapping symbols), else 4.
+    const kindAt = (pc: bigint): number => (t.arch === 'arm' && (this.symbols?.codeKindAt(pc) ?? (this.symbols?.functionAt(pc)?.thumb ? 'thumb' : 'arm')) === 'thumb' ? 2 : 4);
     // Start snapshot at the first recorded instruction: at reset, or at a start address (a breakpoint).
     const startPc = singlePc(this.window.startPc);
     if (startPc !== undefined) {
-      await t.insertBreakpoint(0, startPc, kind);
-      const stop = await t.cont();
-      await t.removeBreakpoint(0, startPc, kind);
+      await t.insertBreakpoint(0, startPc, kindAt(startPc));
+      // Ctrl-C while QEMU runs towards a start that may never come.
+      const interrupt = (): void => { t.interrupt().catch(() => undefined); };
+      limits.signal?.addEventListener('abort', interrupt);
+      let stop;
+      try {
+        stop = await t.cont();
+      } finally {
+        limits.signal?.removeEventListener('abort', interrupt);
+      }
       if (stop.kind === 'exited' || stop.kind === 'terminated') return { reason: 'target-exited', stop, pc: 0n, instructions: 0 };
+      if (limits.signal?.aborted) return { reason: 'cancelled', pc: 0n, instructions: 0 };
+      await t.removeBreakpoint(0, startPc, kindAt(startPc));
     }
     const rows = this.rows;
     await rows.readStart(t, this.qemu, !(this.window.startPc !== undefined && startPc === undefined || this.window.startCount !== undefined));
-    if (this.stopPc !== undefined) await t.insertBreakpoint(0, this.stopPc, kind);
+    if (this.stopPc !== undefined) await t.insertBreakpoint(0, this.stopPc, kindAt(this.stopPc));
     const running = t.cont();
     let stopReply: Awaited<typeof running> | undefined;
     running.then((s) => { stopReply = s; }, () => undefined);

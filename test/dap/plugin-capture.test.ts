@@ -114,7 +114,13 @@ describe('debug session with plugin capture (arm, QEMU 10)', { skip }, () => {
     const onStop = (e: unknown): void => { early.push(e); };
     dc.on('stopped', onStop);
     await dc.continueRequest({ threadId: 1 });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Until the count stops growing: the guest has reached boot_done's WFI (ticks are real time here).
+    for (let last = -1, t0 = Date.now(); Date.now() - t0 < 15_000;) {
+      await new Promise((r) => setTimeout(r, 400));
+      const now = (await status()).instructions;
+      if (now === last) break;
+      last = now;
+    }
     dc.off('stopped', onStop);
     assert.deepEqual(early, [], 'the run went on until the pause');
     await Promise.all([dc.pauseRequest({ threadId: 1 }), dc.waitForEvent('stopped')]);
