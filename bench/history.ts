@@ -27,7 +27,8 @@ function stats(xs: number[]): { median: number; max: number; samples: number } {
 /** The cached recording, made when missing (generator version in the name: change it when the generator changes). */
 export function historyRecording(cacheDir: string, log: (line: string) => void): { file: string; sessionId: number; generatedSeconds: number | null } {
   const file = path.join(cacheDir, `bench-history-v1-${INSTRUCTIONS}-every${SNAPSHOT_EVERY}.db`);
-  if (fs.existsSync(file) && !fs.existsSync(`${file}-wal`)) return { file, sessionId: 1, generatedSeconds: null };
+  // Written as .partial and renamed when complete: an existing file is a whole one (a reader's -wal beside it is fine).
+  if (fs.existsSync(file)) return { file, sessionId: 1, generatedSeconds: null };
   fs.mkdirSync(cacheDir, { recursive: true });
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
   log(`bench: generating ${INSTRUCTIONS.toLocaleString('en-US')} instructions with stores into ${file} (once; cached)`);
