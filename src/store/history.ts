@@ -281,8 +281,14 @@ export class RecordingHistory {
       const stmt = this.store.readStatement(`SELECT rowid, sequence_number, address, size, value FROM memory_writes
           WHERE session_id = ? AND address = ? AND sequence_number BETWEEN ? AND ? AND size > ?
           ORDER BY sequence_number DESC, rowid DESC LIMIT ?`);
-      for (let a = lowest < 0n ? 0n : lowest; a < end; a++) {
-        for (const r of stmt.all([sessionId, addressToSql(a), lo, hi, a < address ? Number(address - a) : 0, limit])) add(r);
+      // Stores starting inside the range first (every one of them overlaps it); then those starting below
+      // it, which overlap only when long enough: rarely, so SQLite reads many rows to find few. Only rows
+      // newer than the limit-th newest found so far can still make the list, which bounds that walk.
+      for (let a = address; a < end; a++) for (const r of stmt.all([sessionId, addressToSql(a), lo, hi, 0, limit])) add(r);
+      let from = lo;
+      if (found.length >= limit) from = Math.max(lo, found.map((w) => w.seq).sort((x, y) => y - x)[limit - 1]);
+      for (let a = lowest < 0n ? 0n : lowest; a < address; a++) {
+        for (const r of stmt.all([sessionId, addressToSql(a), from, hi, Number(address - a), limit])) add(r);
       }
     } else {
       // A larger range: one statement; SQLite walks whichever index is narrower (the instructions or the addresses).
