@@ -5,7 +5,7 @@
 // snapshots: this is the step path only. The rows are made in slices of 10 000 outside the clock (making
 // them is the recorder's cost, not the store's); the clock runs from open to close (last commit included).
 import * as fs from 'node:fs';
-import { RecordingStore, type StepRow } from '../src/store/recording-store';
+import { RecordingStore, type OpenOptions, type StepRow } from '../src/store/recording-store';
 import { prng } from '../src/store/synthetic-session';
 
 export interface StoreRate {
@@ -15,6 +15,9 @@ export interface StoreRate {
   /** Rows per second of this process's CPU time (user + system) in the store: what an idle core gives,
    * whatever else the (shared) machine runs meanwhile. */
   rowsPerCpuSecond: number;
+  /** Rows per second of CPU time of the writer's own thread (process.threadCpuUsage, Node >= 23.9; else
+   * null): what bounds a recorder when the other core is free for the store's worker thread. */
+  rowsPerWriterThreadCpuSecond: number | null;
   fileBytes: number;
   bytesPerRow: number;
 }
@@ -24,7 +27,10 @@ const STAGES = ['elfloader', 'seL4_boot', 'rootserver_start', 'camkes_init', 'fr
 const MNEMONICS = ['ldr r3, [r2, #4]', 'str r1, [r0]', 'add r0, r0, #1', 'cmp r3, #0', 'bne #0x40000a10', 'mov r2, r1', 'push {r4, lr}'];
 const NAMES = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'r12', 'sp', 'lr', 'pc', 'cpsr'];
 
-export function measureStoreRate(file: string, rows: number): StoreRate {
+/** Store options a variant of the benchmark changes (compare them with --compare, below). */
+export type StoreVariant = Pick<OpenOptions, 'checkpointInWorker'>;
+
+export function measureStoreRate(file: string, rows: number, variant: StoreVariant = {}): StoreRate {
   for (const suffix of ['', '-journal', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
   const rand = prng(7);
   const values = NAMES.map(() => BigInt(Math.floor(rand() * 0x10000)));
@@ -33,12 +39,21 @@ export function measureStoreRate(file: string, rows: number): StoreRate {
   const bytes = [0, 1, 2, 3].map((k) => new Uint8Array([0x04 * k, 0x30, 0x92, 0xe5]));
   let cpu = 0;
   const cpuSince = (c: NodeJS.CpuUsage): number => { const d = process.cpuUsage(c); return (d.user + d.system) / 1000; };
+  const threadCpuUsage = (process as { threadCpuUsage?: (prev?: NodeJS.CpuUsage) => NodeJS.CpuUsage }).threadCpuUsage;
+  let threadCpu = 0;
+  let t0Thread = threadCpuUsage?.call(process);
+  const threadSince = (): void => {
+    if (!threadCpuUsage || !t0Thread) return;
+    const d = threadCpuUsage.call(process, t0Thread);
+    threadCpu += (d.user + d.system) / 1000;
+  };
   let c0 = process.cpuUsage();
   let t0 = performance.now();
-  const store = RecordingStore.open(file, { log: () => {} });
+  const store = RecordingStore.open(file, { log: () => {}, ...variant });
   const sessionId = store.beginSession({ arch: 'arm', description: 'store rate' });
   let elapsed = performance.now() - t0;
   cpu += cpuSince(c0);
+  threadSince();
   let pc = 0x40000000;
   let timestampUs = 1_795_000_000_000_000;
   const SLICE = 10_000;
@@ -60,24 +75,59 @@ export function measureStoreRate(file: string, rows: number): StoreRate {
       });
     }
     c0 = process.cpuUsage();
+    t0Thread = threadCpuUsage?.call(process);
     t0 = performance.now();
     for (const step of slice) store.appendStep(step);
     elapsed += performance.now() - t0;
     cpu += cpuSince(c0);
+    threadSince();
   }
   c0 = process.cpuUsage();
+  t0Thread = threadCpuUsage?.call(process);
   t0 = performance.now();
   store.endSession(sessionId, 'completed', 'store rate');
   store.close();
   elapsed += performance.now() - t0;
   cpu += cpuSince(c0);
+  threadSince();
   const seconds = elapsed / 1000;
   let fileBytes = 0;
   for (const suffix of ['', '-wal']) fileBytes += fs.existsSync(file + suffix) ? fs.statSync(file + suffix).size : 0;
-  return { rows, seconds, rowsPerSecond: rows / seconds, rowsPerCpuSecond: rows / (cpu / 1000), fileBytes, bytesPerRow: fileBytes / rows };
+  return { rows, seconds, rowsPerSecond: rows / seconds, rowsPerCpuSecond: rows / (cpu / 1000),
+    rowsPerWriterThreadCpuSecond: threadCpuUsage ? rows / (threadCpu / 1000) : null, fileBytes, bytesPerRow: fileBytes / rows };
+}
+
+/** Before/after within one run on a shared machine: the variants interleaved, `rounds` times each. */
+export function compareStoreVariants(file: string, rows: number, variants: Record<string, StoreVariant>, rounds: number): Record<string, StoreRate[]> {
+  const out: Record<string, StoreRate[]> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, variant] of Object.entries(variants)) (out[name] ??= []).push(measureStoreRate(file, rows, variant));
+  }
+  return out;
 }
 
 if (require.main === module) {
-  const rows = Number(process.argv[3] ?? 200_000);
-  console.log(JSON.stringify(measureStoreRate(process.argv[2] ?? '/tmp/store-rate.db', rows)));
+  // node --import tsx bench/store-rate.ts [file] [rows] [--compare [rounds]]
+  const args = process.argv.slice(2);
+  const compare = args.indexOf('--compare');
+  const positional = compare < 0 ? args : args.slice(0, compare);
+  const file = positional[0] ?? '/tmp/store-rate.db';
+  const rows = Number(positional[1] ?? 200_000);
+  if (compare < 0) {
+    console.log(JSON.stringify(measureStoreRate(file, rows)));
+  } else {
+    const rounds = Number(args[compare + 1] ?? 3);
+    const results = compareStoreVariants(file, rows, { autoCheckpoint: { checkpointInWorker: false }, workerCheckpoint: { checkpointInWorker: true } }, rounds);
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    for (const [name, rates] of Object.entries(results)) {
+      console.log(JSON.stringify({
+        variant: name, rows, rounds,
+        rowsPerSecond: Math.round(median(rates.map((r) => r.rowsPerSecond))),
+        rowsPerCpuSecond: Math.round(median(rates.map((r) => r.rowsPerCpuSecond))),
+        rowsPerWriterThreadCpuSecond: Math.round(median(rates.map((r) => r.rowsPerWriterThreadCpuSecond ?? 0))),
+        bytesPerRow: Math.round(median(rates.map((r) => r.bytesPerRow)) * 10) / 10,
+        each: rates.map((r) => [Math.round(r.rowsPerSecond), Math.round(r.rowsPerCpuSecond), Math.round(r.rowsPerWriterThreadCpuSecond ?? 0)]),
+      }));
+    }
+  }
 }

@@ -23,6 +23,7 @@ import {
 } from './sqlite';
 import { clearLegacyLock } from './legacy-lock';
 import { currentRecorderProcess, recorderLiveness } from './recorder-process';
+import { Checkpointer } from './checkpointer';
 
 export type { SQLiteValue } from './sqlite';
 
@@ -43,6 +44,9 @@ export interface OpenOptions {
   onCommit?: (committed: ReadonlyMap<number, number>) => void;
   /** Recovery and lock messages. Default: console.error. */
   log?: (line: string) => void;
+  /** Writers: checkpoint the WAL on a worker thread instead of in the commit that fills it (checkpointer.ts).
+   * Default true; false keeps SQLite's automatic checkpoint (the benchmark compares both). */
+  checkpointInWorker?: boolean;
 }
 
 export interface SessionStart {
@@ -304,12 +308,16 @@ export class RecordingStore {
   private deferredError: unknown = null;
   private readonly clock = new MonotonicClock();
   private closed = false;
+  /** Runs the WAL checkpoints of a writer (checkpointer.ts) once it commits steps; null: SQLite's automatic
+   * checkpoint does (before the first steps, so that a writer that only changes a session starts no thread). */
+  private checkpointer: Checkpointer | null = null;
+  private checkpointInWorker = false;
 
   private constructor(
     readonly file: string,
     private readonly db: DatabaseSync,
     readonly readOnly: boolean,
-    private readonly options: Required<Omit<OpenOptions, 'onCommit' | 'readOnly' | 'create'>> & Pick<OpenOptions, 'onCommit'>,
+    private readonly options: Required<Omit<OpenOptions, 'onCommit' | 'readOnly' | 'create' | 'checkpointInWorker'>> & Pick<OpenOptions, 'onCommit'>,
     /** Opened with immutable=1 on read-only media (sqlite.ts openReadOnly). */
     readonly immutable = false,
   ) {
@@ -371,6 +379,7 @@ export class RecordingStore {
       applyMigrations(db, file);
       const store = new RecordingStore(file, db, false, options);
       store.markInterruptedSessions();
+      store.checkpointInWorker = opts.checkpointInWorker ?? true;
       return store;
     } catch (e) {
       try { db?.close(); } catch { /* already failing */ }
@@ -450,6 +459,7 @@ export class RecordingStore {
     try {
       const result = body();
       this.db.exec('COMMIT');
+      this.requestCheckpoint();
       return result;
     } catch (e) {
       try { this.db.exec('ROLLBACK'); } catch { /* SQLite already rolled back (e.g. SQLITE_FULL) */ }
@@ -599,6 +609,8 @@ export class RecordingStore {
     const writeRows = this.pendingWriteRows;
     const insertWrite = this.stmt('INSERT INTO memory_writes (session_id, sequence_number, address, size, value) VALUES (?, ?, ?, ?, ?)');
     const insertWrites = this.insertWriteChunk ??= this.db.prepare(`INSERT INTO memory_writes (session_id, sequence_number, address, size, value) VALUES ${Array<string>(INSERT_CHUNK).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+    if (this.checkpointInWorker && rowCount > 0) this.startCheckpointer();
+    this.checkpointer?.catchUp();
     try {
       this.transaction(() => {
         const width = STEP_COLUMNS.length;
@@ -640,6 +652,30 @@ export class RecordingStore {
       if (state.lastSeq !== null) committed.set(state.sessionId, state.lastSeq);
     }
     if (committed.size > 0) this.options.onCommit?.(committed);
+  }
+
+  /** The first commit of steps starts the checkpoint worker and turns SQLite's automatic checkpoint off. */
+  private startCheckpointer(): void {
+    this.checkpointInWorker = false; // once
+    const checkpointer = Checkpointer.start(this.file);
+    if (checkpointer === null) return;
+    try {
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
+      this.checkpointer = checkpointer;
+    } catch {
+      checkpointer.stop();
+    }
+  }
+
+  /** After each commit: the checkpoint worker copies the WAL into the file beside the next batch. */
+  private requestCheckpoint(): void {
+    const checkpointer = this.checkpointer;
+    if (checkpointer === null) return;
+    if (checkpointer.alive) { checkpointer.request(); return; }
+    // The worker could not open the file (or died): SQLite's automatic checkpoint again, so the WAL stays bounded.
+    this.checkpointer = null;
+    checkpointer.stop();
+    try { this.db.exec('PRAGMA wal_autocheckpoint = 1000'); } catch { /* the next commit's error says why */ }
   }
 
   private clearPending(): void {
@@ -808,6 +844,8 @@ export class RecordingStore {
       this.closed = true;
       if (this.flushTimer !== null) clearTimeout(this.flushTimer);
       this.statements.clear();
+      this.checkpointer?.stop(); // its connection first, so that this one is the last
+      this.checkpointer = null;
       this.db.close(); // the last connection checkpoints the WAL into the file and removes -wal and -shm
     }
   }
