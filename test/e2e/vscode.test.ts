@@ -366,6 +366,52 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     done.add('stopped');
   });
 
+  step('replays the recorded session from the Recordings view; Step Back moves the pc and the highlighted source line', async () => {
+    requires('stopped');
+    const pane = await wb.openView('Recordings');
+    const row = wb.treeRow(pane, new RegExp(`^#\\d+ ${SESSION_DESCRIPTION}$`));
+    await row.hover();
+    await row.locator('.action-label[aria-label="Replay in Debugger"]').click();
+    await wb.waitForDebugPaused(60_000);
+    // The Run view opened with the keyboard focus on its "Start Debugging" button, whose hover would cover
+    // the Variables view: move the focus (and the pointer) to the editor.
+    await wb.page.mouse.move(800, 500, { steps: 5 });
+    await wb.runCommand('View: Focus Active Editor Group');
+    await wb.page.locator('.context-view .hover-contents').waitFor({ state: 'hidden', timeout: 10_000 });
+    assert.match(await wb.statusBarText(), /Bootscope replay · instruction 1 of /);
+    await wb.screenshot('replay-entry');
+    // A function breakpoint where the live session stopped first: Continue runs the replay to its first hit.
+    await wb.runCommand('Remove All Breakpoints');
+    await wb.addFunctionBreakpoint(BREAK_SYMBOL);
+    await wb.continueUntilFrame(BREAK_SYMBOL, 60_000);
+    const entry = symbolAddress(GUEST_ELF, BREAK_SYMBOL);
+    assert.equal(BigInt(await wb.variableValue('pc', 'Registers')), entry);
+    const atBreakpoint = await wb.topStackFrameLine();
+    await wb.screenshot('replay-at-breakpoint');
+    // The toolbar's Step Back button (shown because the adapter announces supportsStepBack).
+    await wb.page.locator('.debug-toolbar .action-label.codicon-debug-step-back').click();
+    const pc = await waitFor('the pc to change after Step Back', async () => {
+      const v = BigInt(await wb.variableValue('pc', 'Registers'));
+      return v !== entry ? v : undefined;
+    }, 30_000);
+    // A line step back from a function's first instruction lands on the first instruction of the line
+    // that called it, in the caller's source: the editor follows, highlighting that line.
+    const where = addr2line(GUEST_ELF, pc);
+    const sourceText = readFileSync(join(REPO_ROOT, where.file), 'utf8').split('\n')[where.line - 1];
+    await waitFor(`${basename(where.file)} to be the active editor tab`, async () => ((await wb.activeEditorTab()).label === basename(where.file) ? true : undefined), 30_000);
+    const line = await waitFor(`line ${where.line} highlighted`, async () => {
+      const l = await wb.topStackFrameLine();
+      return l.lineNumber === where.line ? l : undefined;
+    }, 30_000);
+    await wb.screenshot('replay-step-back');
+    assert.equal(line.text, sourceText, 'the highlighted line is the caller\'s source line');
+    assert.notDeepEqual([basename(where.file), where.line], ['painting.c', atBreakpoint.lineNumber], 'the highlighted line moved');
+    assert.match(await wb.statusBarText(), /Bootscope replay · instruction [\d,]+ of/);
+    await wb.runCommand('Debug: Stop');
+    await wb.waitForNoDebugSession(60_000);
+    assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);
+  });
+
   step(`without the guest sources, stopping at ${BREAK_SYMBOL} shows the Disassembly view at the pc`, async () => {
     requires('stopped');
     await wb.runCommand('View: Close All Editors');
