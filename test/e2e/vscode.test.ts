@@ -5,13 +5,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { BrowserContext, Frame } from 'playwright-core';
 import {
   ARTIFACT_DIR, CodeServer, REPO_ROOT, Workbench, installVsix, launchBrowser, listInstalledExtensions, loadE2eEnvironment,
   makeE2eDirs, prepareWorkspace, processesMatching, removeE2eDirs, waitFor, writeUserSettings, type E2eDirs, type E2eEnvironment,
 } from './harness';
+import { recordPluginDemo } from '../support/plugin-recording';
 
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
 const EXTENSION_ID = `${manifest.publisher}.${manifest.name}`;
@@ -21,6 +22,9 @@ const GUEST_ELF = join(REPO_ROOT, 'guest', 'build', 'demo-arm32.elf');
 /** The guest's sources, which the workspace holds next to the ELF as the repository does (guest/build, guest/src). */
 const GUEST_SOURCES = join(REPO_ROOT, 'guest', 'src');
 const BREAK_SYMBOL = 'vPaintMemoryPattern';
+/** The corrupted demo build, whose task B overflows into stack_region from this word up (guest/demo-arm32-corrupted.json). */
+const CORRUPTED_ELF = join(REPO_ROOT, 'guest', 'build', 'demo-arm32-corrupted.elf');
+const CORRUPTED_WORD = 0x41000f40n;
 /** Runs after freertos_main painted all four regions (guest/src/freertos.c). */
 const AFTER_PAINTING_SYMBOL = 'scheduler_start';
 /** The launch.json configuration of test/e2e/fixtures/workspace and what it names. */
@@ -407,6 +411,78 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     assert.equal(line.text, sourceText, 'the highlighted line is the caller\'s source line');
     assert.notDeepEqual([basename(where.file), where.line], ['painting.c', atBreakpoint.lineNumber], 'the highlighted line moved');
     assert.match(await wb.statusBarText(), /Bootscope replay · instruction [\d,]+ of/);
+    await wb.runCommand('Debug: Stop');
+    await wb.waitForNoDebugSession(60_000);
+    assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);
+  });
+
+  step('clicks the first corrupted word of stack_region in the heatmap of a plugin-capture recording and "Go to" lands a replay on its write', async () => {
+    requires('stopped');
+    // The corrupted demo build recorded as a user does with `bootscope record --capture plugin` (QEMU 10):
+    // task B's buffer overflows into the painted stack_region from 0x41000f40 up (guest/demo-arm32-corrupted.json).
+    const recordDir = join(dirs.root, 'plugin-recording');
+    mkdirSync(recordDir, { recursive: true });
+    const rec = recordPluginDemo('demo-arm32-corrupted', recordDir);
+    const plugin = join(dirs.workspace, 'corrupted-plugin.db');
+    cpSync(rec.database, plugin);
+    // Truth by plain SQL: the last store to the word (task B's), its pc, and where that pc is in the source.
+    const [[seqText, pcText]] = sqlite(plugin, `SELECT w.sequence_number, t.pc_address FROM memory_writes w JOIN instruction_traces t USING (session_id, sequence_number)
+      WHERE w.session_id = ${rec.sessionId} AND w.address < ${CORRUPTED_WORD + 4n} AND w.address + w.size > ${CORRUPTED_WORD} ORDER BY w.sequence_number DESC LIMIT 1`);
+    const storeSeq = Number(seqText);
+    const storePc = BigInt(pcText);
+    // Select the new recording in the Recordings view, so the heatmap opens on it.
+    await wb.runCommand('View: Close All Editors');
+    const pane = await wb.openView('Recordings');
+    const fileRow = wb.treeRow(pane, /^corrupted-plugin\.db$/);
+    await fileRow.waitFor({ state: 'visible', timeout: 30_000 });
+    await fileRow.click();
+    await wb.runCommand('Bootscope: Open Pattern Heatmap');
+    const frame = await panelFrame('.hm-region[data-region="stack_region"]');
+    const card = frame.locator('.hm-region[data-region="stack_region"]');
+    // The slider starts on a snapshot taken after task B ran: the card counts the words that match there,
+    // as the database does, and the word at 0x41000f40 is not the pattern in it.
+    const info = card.locator('.hm-info');
+    await info.filter({ hasText: / in snapshot \d+ / }).waitFor({ state: 'visible', timeout: 30_000 });
+    const latestSnapshot = Number(/ in snapshot (\d+) /.exec(await info.innerText())?.[1]);
+    const [[matches, words, pattern, regionStart, wordThere]] = sqlite(plugin, `SELECT pattern_matches, size / 4, printf('0x%08x', expected_pattern & 0xffffffff), start_address,
+      hex(substr(data, ${Number(CORRUPTED_WORD - 0x41000000n) + 1}, 4)) FROM memory_regions WHERE snapshot_id = ${latestSnapshot} AND region_name = 'stack_region'`);
+    assert.equal(BigInt(regionStart), 0x41000000n);
+    assert.notEqual(wordThere, 'EFBEADDE', `0x41000f40 is corrupted in snapshot ${latestSnapshot}`);
+    assert.match(await info.innerText(), new RegExp(`^${Number(matches).toLocaleString('en-US')} of ${Number(words).toLocaleString('en-US')} words match ${pattern} in snapshot ${latestSnapshot} `));
+    // The word grid has 64 words per row; click the cell of the first corrupted word.
+    const grid = card.locator('canvas.hm-grid');
+    const box = await grid.boundingBox();
+    assert.ok(box, 'the word grid is shown');
+    const cell = box.width / 64;
+    const w = Number((CORRUPTED_WORD - 0x41000000n) / 4n);
+    await grid.click({ position: { x: (w % 64) * cell + cell / 2, y: Math.floor(w / 64) * cell + cell / 2 } });
+    const last = card.locator('.hm-writes .hm-writes-last');
+    await last.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match(await card.locator('.hm-writes-title').innerText(), new RegExp(`^Who wrote 0x${CORRUPTED_WORD.toString(16)} — snapshot ${latestSnapshot}`));
+    // The last write before the snapshot is task B's store, with its instruction number.
+    assert.match(await last.innerText(), /vTaskB/);
+    const goto = last.locator(`button.hm-goto[data-seq="${storeSeq}"]`);
+    assert.equal((await goto.innerText()).trim(), `Go to #${storeSeq.toLocaleString('en-US')}`);
+    // The word's tooltip would cover the list: move the pointer to the card's title before the screenshot.
+    await card.locator('.hm-name').hover();
+    await frame.locator('.bs-tooltip').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+    await wb.screenshot('heatmap-who-wrote');
+    await goto.click();
+    // A replay session starts, stopped at that instruction: pc, status bar and the highlighted source line.
+    await wb.waitForDebugPaused(60_000);
+    await wb.page.mouse.move(800, 500, { steps: 5 });
+    await waitFor(`pc = 0x${storePc.toString(16)} in the Variables view`, async () => (BigInt(await wb.variableValue('pc', 'Registers')) === storePc ? true : undefined), 30_000);
+    assert.equal(await wb.variableValue('function', 'Boot'), 'vTaskB');
+    assert.match(await wb.statusBarText(), new RegExp(`Bootscope replay · instruction ${storeSeq.toLocaleString('en-US')} of `));
+    const where = addr2line(CORRUPTED_ELF, storePc);
+    const sourceText = readFileSync(join(REPO_ROOT, where.file), 'utf8').split('\n')[where.line - 1];
+    await waitFor(`${basename(where.file)} to be the active editor tab`, async () => ((await wb.activeEditorTab()).label === basename(where.file) ? true : undefined), 30_000);
+    const line = await waitFor(`line ${where.line} highlighted`, async () => {
+      const l = await wb.topStackFrameLine();
+      return l.lineNumber === where.line ? l : undefined;
+    }, 30_000);
+    await wb.screenshot('heatmap-goto-write');
+    assert.equal(line.text, sourceText, 'the highlighted line is vTaskB\'s store');
     await wb.runCommand('Debug: Stop');
     await wb.waitForNoDebugSession(60_000);
     assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);

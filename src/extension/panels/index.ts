@@ -73,7 +73,10 @@ export function registerPanels(context: vscode.ExtensionContext, deps: AnalysisD
       retainContextWhenHidden: kind === 'console',
     });
     const runner = new QueryRunner(file, workerPath);
-    const post = (m: unknown): void => { void panel.webview.postMessage(m); };
+    // A reply or a refresh still running when the user closes the panel must not post to the disposed
+    // webview (VS Code throws "Webview is disposed" into the extension host log).
+    let disposed = false;
+    const post = (m: unknown): void => { if (!disposed) void panel.webview.postMessage(m); };
     const common = { recordingName: relativeName(file), post };
     let handle: (m: { type: string }) => Promise<void>;
     let refresh: (() => Promise<void>) | undefined;
@@ -112,8 +115,8 @@ export function registerPanels(context: vscode.ExtensionContext, deps: AnalysisD
         if (m && typeof m === 'object' && typeof (m as { type?: unknown }).type === 'string') void handle(m as { type: string });
       }),
     ];
+    let timer: NodeJS.Timeout | undefined;
     if (refresh) {
-      let timer: NodeJS.Timeout | undefined;
       subscriptions.push(deps.onDidChangeRecording((changed) => {
         if (path.resolve(changed) !== path.resolve(file)) return;
         // A live recording changes many times a second: redraw at most once a second (a throttle, not a
@@ -123,6 +126,8 @@ export function registerPanels(context: vscode.ExtensionContext, deps: AnalysisD
       }));
     }
     panel.onDidDispose(() => {
+      disposed = true;
+      if (timer) clearTimeout(timer);
       runner.dispose();
       words?.dispose();
       for (const s of subscriptions) s.dispose();
