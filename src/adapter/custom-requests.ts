@@ -10,7 +10,44 @@ export const CustomRequest = {
   recordingStatus: 'bootscope/recordingStatus',
   /** Replay: move to an instruction (`{ sequenceNumber }`), a stage entry (`{ stage, visit? }`) or a snapshot (`{ snapshotId }`). */
   goto: 'bootscope/goto',
+  /** Replay: every recorded write to `[address, address + size)` (plugin capture), newest first. */
+  whoWrote: 'bootscope/whoWrote',
 } as const;
+
+/** Arguments of `bootscope/whoWrote`: `address` a memory reference ("0x41000f40") or a number. */
+export interface WhoWroteArguments {
+  address: string | number;
+  /** Bytes from `address` (default 4). */
+  size?: number;
+  /** Only writes by instructions before this sequence number (default: the whole session). */
+  before?: number;
+  /** At most this many rows, newest first (default 100). */
+  limit?: number;
+}
+
+/** One recorded store in a `bootscope/whoWrote` response; values are hex bytes in memory order. */
+export interface WhoWroteRow {
+  sequenceNumber: number;
+  pc: string;
+  functionName: string | null;
+  bootStage: string | null;
+  address: string;
+  size: number;
+  value: string;
+  /** What the stored bytes held before it, when known. */
+  oldValue: string | null;
+}
+
+/** Body of the `bootscope/whoWrote` response. */
+export interface WhoWroteResult {
+  address: string;
+  size: number;
+  /** The instruction the replay stands at. */
+  position: number;
+  /** False for a gdbstub-capture recording: it has no memory_writes, so the list is always empty. */
+  writesRecorded: boolean;
+  writes: WhoWroteRow[];
+}
 
 /** Arguments of `bootscope/goto`. */
 export type GotoArguments = { sequenceNumber: number } | { stage: string; visit?: number } | { snapshotId: number };

@@ -26,7 +26,7 @@ import { ExpressionEvaluator, formatValue, typeName, type EvaluationEnvironment,
 import { describeStatus, groupRegisters, hex, statusFields } from './register-view';
 import { disassemble } from './disassembly';
 import { unwind } from './stack';
-import { CustomEvent, CustomRequest, type ExecutionState, type RecordingStatus } from './custom-requests';
+import { CustomEvent, CustomRequest, type ExecutionState, type RecordingStatus, type WhoWroteArguments, type WhoWroteResult } from './custom-requests';
 
 /** Options for the inline adapter (the extension host passes its shared store). */
 export interface BootscopeSessionOptions {
@@ -851,11 +851,38 @@ export class BootscopeDebugSession extends DebugSession {
           if (outcome.kind === 'stopped') this.reportStop(outcome);
           return;
         }
+        case CustomRequest.whoWrote: {
+          if (!hasTimeTravel(e)) throw new BootscopeError(ErrorCode.Usage, 'Who Wrote This? needs a replay session (Recordings view → Replay in Debugger)');
+          const a = parseWhoWrote(args);
+          const r = e.writesTo(a.address, a.size, { before: a.before, limit: a.limit });
+          const body: WhoWroteResult = {
+            address: hex(a.address), size: a.size, position: e.position, writesRecorded: r.writesRecorded,
+            writes: r.writes.map((w) => ({
+              sequenceNumber: w.sequence_number, pc: w.pc, functionName: w.function_name, bootStage: w.boot_stage,
+              address: w.address, size: w.size, value: w.value, oldValue: w.old_value,
+            })),
+          };
+          response.body = body;
+          this.sendResponse(response);
+          return;
+        }
       }
     } catch (err) {
       this.fail(response, err);
     }
   }
+}
+
+/** The `bootscope/whoWrote` arguments: an address (memory reference or number), size 1-4096 (default 4). */
+function parseWhoWrote(args: unknown): { address: bigint; size: number; before?: number; limit?: number } {
+  const a = (typeof args === 'object' && args !== null ? args : {}) as Partial<Record<keyof WhoWroteArguments, unknown>>;
+  const whole = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+  const address = typeof a.address === 'string' ? parseAddress(a.address) : whole(a.address) || a.address === 0 ? BigInt(a.address as number) : undefined;
+  const size = a.size === undefined ? 4 : a.size;
+  if (address === undefined || !whole(size) || size > 4096 || (a.before !== undefined && !whole(a.before)) || (a.limit !== undefined && !whole(a.limit))) {
+    throw new BootscopeError(ErrorCode.Usage, `${CustomRequest.whoWrote} needs { address: "0x…" or a number, size?: 1 to 4096, before?: N, limit?: N }; got ${JSON.stringify(args)}`);
+  }
+  return { address, size, before: a.before as number | undefined, limit: a.limit as number | undefined };
 }
 
 /** The `bootscope/goto` arguments: `{ sequenceNumber }`, `{ stage, visit? }` or `{ snapshotId }`. */

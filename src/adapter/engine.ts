@@ -5,6 +5,7 @@
 // calls. Optional capabilities are separate interfaces an engine may implement (as gdbstub's
 // target/ext/base/reverse_exec.rs does), checked with the `has…` guards below instead of `if (live)`.
 import type { ArchConventions } from '../arch';
+import type { WriteRow } from '../store/history';
 import type { Arch } from '../common/config';
 import type { RegisterInfo } from '../rsp/targetXml';
 import type { ProgramSymbols } from '../symbols';
@@ -120,6 +121,8 @@ export interface TimeTravel {
   readonly firstPosition: number;
   readonly lastPosition: number;
   goto(target: GotoTarget): Promise<Outcome>;
+  /** Recorded writes to [address, address + size), newest first (see RecordingHistory.whoWrote). */
+  writesTo(address: bigint, size: number, opts: { before?: number; limit?: number }): { writesRecorded: boolean; writes: WriteRow[] };
 }
 
 export function hasTargetWrites(e: DebugEngine): e is DebugEngine & TargetWrites {

@@ -14,6 +14,7 @@ import type { RegisterInfo } from '../rsp/targetXml';
 import { loadSymbols, type ProgramSymbols } from '../symbols';
 import { addressToSql, type RecordingStore, type SessionInfo, type SnapshotInfo, type StepRecord } from '../store/recording-store';
 import type { SQLiteValue } from '../store/sqlite';
+import type { WriteRow } from '../store/history';
 import { BreakpointTable, type DataBreakpoint } from './breakpoints';
 import type { RecordingStatus } from './custom-requests';
 import type { BootVariable, DebugEngine, Direction, EngineListener, GotoTarget, Granularity, Outcome, StepKind, StopReason, TimeTravel } from './engine';
@@ -28,7 +29,7 @@ export interface RecordedMemory {
   /** Bytes [address, address + length) before instruction `sequenceNumber`; `known[i]` is 0 where unknown. */
   memoryAt(sessionId: number, sequenceNumber: number, address: bigint, length: number): { bytes: Uint8Array; known: Uint8Array };
   /** Writes overlapping the range with after < sequence_number < before, newest first, at most `limit`. */
-  whoWrote(sessionId: number, address: bigint, size: number, opts: { before?: number; after?: number; limit?: number }): { sequence_number: number }[];
+  whoWrote(sessionId: number, address: bigint, size: number, opts: { before?: number; after?: number; limit?: number }): WriteRow[];
   /** Gaps between the states before `fromSeq` and before `toSeq`. */
   gapsBetween(sessionId: number, fromSeq: number, toSeq: number): { afterSequenceNumber: number; reason: string; instructionsSkipped: number | null }[];
 }
@@ -126,6 +127,11 @@ export class ReplayEngine implements DebugEngine, TimeTravel {
   }
 
   get position(): number { return this.pos; }
+
+  writesTo(address: bigint, size: number, opts: { before?: number; limit?: number }): { writesRecorded: boolean; writes: WriteRow[] } {
+    const sid = this.info.sessionId;
+    return { writesRecorded: this.memory.writesRecorded(sid), writes: this.memory.whoWrote(sid, address, size, opts) };
+  }
   get running(): boolean { return this.running_; }
   get registers(): ReadonlyMap<string, bigint> { return this.row.registers; }
   get pc(): bigint { return this.row.pc; }

@@ -17,6 +17,7 @@ export const Commands = {
   copySql: 'bootscope.copySql',
   replayInDebugger: 'bootscope.replayInDebugger',
   gotoInstruction: 'bootscope.gotoInstruction',
+  whoWroteThis: 'bootscope.whoWroteThis',
 } as const;
 
 export const Views = {

@@ -4,7 +4,7 @@
 // running is moved with the adapter's `bootscope/goto`; otherwise one is started at the instruction.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { CustomRequest, type GotoArguments, type GotoResult } from '../adapter/custom-requests';
+import { CustomRequest, type GotoArguments, type GotoResult, type WhoWroteResult, type WhoWroteRow } from '../adapter/custom-requests';
 import { Commands, DEBUG_TYPE } from './ids';
 import type { SessionTreeNode } from './session-tree-model';
 import type { StoreRegistry } from './store-registry';
@@ -25,6 +25,11 @@ interface InstructionRef {
 function isInstructionRef(v: unknown): v is InstructionRef {
   const o = v as Partial<InstructionRef> | undefined;
   return typeof o === 'object' && o !== null && typeof o.database === 'string' && typeof o.session === 'number' && typeof o.sequence === 'number';
+}
+
+/** What VS Code passes a debug/variables/context or debug/watch/context command. */
+interface VariableContext {
+  variable?: { name: string; value?: string; evaluateName?: string; memoryReference?: string };
 }
 
 /** The recording and session a bootscope debug session replays, from its launch configuration. */
@@ -50,6 +55,59 @@ export class ReplayCommands {
       if (target) await this.start(target.file, target.sessionId);
     });
     reg(Commands.gotoInstruction, (arg?: SessionTreeNode | InstructionRef) => this.gotoCommand(arg));
+    reg(Commands.whoWroteThis, (arg?: VariableContext) => this.whoWroteCommand(arg));
+  }
+
+  /**
+   * "Who Wrote This?" on a variable or watch expression of a replay (debug/variables/context,
+   * debug/watch/context) or from the palette: the address is the variable's memoryReference (for a
+   * register, the memory it points to), else the expression evaluated by the adapter, else typed. The
+   * adapter's bootscope/whoWrote lists the recorded stores to its 4 bytes; picking one goes there.
+   */
+  private async whoWroteCommand(arg?: VariableContext): Promise<void> {
+    const session = vscode.debug.activeDebugSession;
+    if (!session || !replayOf(session)) {
+      void vscode.window.showInformationMessage('Bootscope: Who Wrote This? works in a replay session (Recordings view → Replay in Debugger).');
+      return;
+    }
+    // Variables pass { variable }; a watch expression may come as the expression itself ({ name, … }).
+    const v = arg?.variable ?? (typeof (arg as { name?: unknown } | undefined)?.name === 'string' ? (arg as VariableContext['variable']) : undefined);
+    let reference = v?.memoryReference;
+    const expression = v?.evaluateName ?? (reference ? undefined : v?.name);
+    if (!reference && expression) {
+      const r = (await session.customRequest('evaluate', { expression, context: 'watch', frameId: vscode.debug.activeStackItem instanceof vscode.DebugStackFrame ? vscode.debug.activeStackItem.frameId : undefined })) as { memoryReference?: string; result?: string };
+      reference = r.memoryReference;
+    }
+    if (!reference) {
+      reference = await vscode.window.showInputBox({
+        title: 'Bootscope: who wrote this address?', prompt: v ? `"${v.name}" has no memory address: type one` : 'An address (0x…)', placeHolder: '0x41000f40',
+        validateInput: (t) => (/^\s*(0x[0-9a-f]+|[0-9]+)\s*$/i.test(t) ? undefined : 'an address, e.g. 0x41000f40'),
+      });
+      if (!reference) return;
+    }
+    const r = (await session.customRequest(CustomRequest.whoWrote, { address: reference.trim(), size: 4 })) as WhoWroteResult;
+    if (!r.writesRecorded) {
+      void vscode.window.showInformationMessage('Bootscope: this session recorded no memory writes (gdbstub capture): record it with --capture plugin to see who wrote each word.');
+      return;
+    }
+    if (r.writes.length === 0) {
+      void vscode.window.showInformationMessage(`Bootscope: no recorded write to ${r.address} (${r.size} bytes) in this session.`);
+      return;
+    }
+    type Item = vscode.QuickPickItem & { write: WhoWroteRow };
+    const items: Item[] = r.writes.map((w) => ({
+      label: `${w.sequenceNumber <= r.position ? '$(history)' : '$(arrow-right)'} #${w.sequenceNumber.toLocaleString('en-US')}  ${w.pc}  ${w.functionName ?? '?'}`,
+      description: `${w.bootStage ?? ''} · ${w.oldValue ?? '?'} → ${w.value}`,
+      detail: `${w.size} byte${w.size === 1 ? '' : 's'} at ${w.address}${w.sequenceNumber === r.position ? ' · the current instruction' : w.sequenceNumber < r.position ? ' · before the current instruction' : ' · after the current instruction'}`,
+      write: w,
+    }));
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Bootscope: who wrote ${r.address} (${r.size} bytes)${v ? ` — ${v.name}` : ''}: ${r.writes.length} write${r.writes.length === 1 ? '' : 's'}, newest first`,
+      matchOnDescription: true, matchOnDetail: true,
+    });
+    if (!picked) return;
+    const g = (await session.customRequest(CustomRequest.goto, { sequenceNumber: picked.write.sequenceNumber })) as GotoResult;
+    void vscode.window.setStatusBarMessage(`Bootscope: at instruction ${g.sequenceNumber.toLocaleString('en-US')}`, 3000);
   }
 
   /** The replay of (file, session) that is running, the active one first. */
