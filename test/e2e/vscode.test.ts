@@ -483,6 +483,39 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     }, 30_000);
     await wb.screenshot('heatmap-goto-write');
     assert.equal(line.text, sourceText, 'the highlighted line is vTaskB\'s store');
+    // From the debugger: a watch expression on the word, right-click → Who Wrote This? lists the stores to
+    // it (plain SQL) in a quick pick; picking the painter's goes there.
+    const stores = sqlite(plugin, `SELECT w.sequence_number, printf('0x%x', t.pc_address) FROM memory_writes w JOIN instruction_traces t USING (session_id, sequence_number)
+      WHERE w.session_id = ${rec.sessionId} AND w.address < ${CORRUPTED_WORD + 4n} AND w.address + w.size > ${CORRUPTED_WORD} ORDER BY w.sequence_number DESC`);
+    const watch = wb.viewPane('Watch');
+    await watch.locator('.pane-header').hover();
+    await watch.locator('.pane-header .action-label[aria-label^="Add Expression"]').click();
+    await wb.page.keyboard.type(`*(unsigned int *)0x${CORRUPTED_WORD.toString(16)}`);
+    await wb.page.keyboard.press('Enter');
+    const watchRow = watch.locator('.monaco-list-row', { hasText: `0x${CORRUPTED_WORD.toString(16)}` }).first();
+    await watchRow.waitFor({ state: 'visible', timeout: 15_000 });
+    await watchRow.click({ button: 'right' });
+    const menuItem = wb.page.locator('.context-view .monaco-menu .action-label', { hasText: /^Who Wrote This\?$/ });
+    await menuItem.waitFor({ state: 'visible', timeout: 15_000 });
+    await menuItem.hover();
+    await menuItem.click();
+    // The menu may swallow a click while it is still opening (it then stays open with the item focused): Enter runs the focused item.
+    if (await menuItem.isVisible()) await wb.page.keyboard.press('Enter');
+    const rows = wb.page.locator('.quick-input-widget .monaco-list-row');
+    await waitFor('the who-wrote quick pick rows', async () => ((await rows.count()) === stores.length ? true : undefined), 15_000);
+    const shown = await rows.evaluateAll((els) => els.map((e) => (e.querySelector('.label-name')?.textContent ?? '').replace(/\s+/g, ' ').trim()));
+    assert.deepEqual(shown.map((t) => /#([\d,]+) (0x[0-9a-f]+)/.exec(t)?.slice(1).join(' ')), stores.map(([seq, pc]) => `${Number(seq).toLocaleString('en-US')} ${pc}`));
+    await wb.screenshot('who-wrote-quick-pick');
+    const [paintSeq, paintPc] = stores[stores.length - 1];
+    await rows.nth(stores.length - 1).click();
+    await waitFor(`pc = ${paintPc} after picking #${paintSeq}`, async () => (BigInt(await wb.variableValue('pc', 'Registers')) === BigInt(paintPc) ? true : undefined), 30_000);
+    assert.match(await wb.statusBarText(), new RegExp(`Bootscope replay · instruction ${Number(paintSeq).toLocaleString('en-US')} of `));
+    assert.equal(await wb.variableValue('function', 'Boot'), 'vPaintMemoryPattern');
+    await wb.screenshot('who-wrote-went-to-painter');
+    // Leave no watch expression behind for the next steps (its edit box would be one more input in the Run view).
+    await watch.locator('.pane-header').hover();
+    await watch.locator('.pane-header .action-label[aria-label^="Remove All Expressions"]').click();
+    await waitFor('the Watch view to be empty', async () => ((await watch.locator('.monaco-list-row').count()) === 0 ? true : undefined), 15_000);
     await wb.runCommand('Debug: Stop');
     await wb.waitForNoDebugSession(60_000);
     assert.deepEqual(server?.extensionErrors(EXTENSION_ID), []);
