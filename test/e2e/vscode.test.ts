@@ -324,7 +324,11 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     await wb.runCommand('Bootscope: Open SQL Console');
     const frame = await panelFrame('#sql');
     const sql = 'SELECT COUNT(*) AS snapshot_count FROM memory_snapshots';
+    // The console fills its editor with the first preset when the host's init message arrives; typing
+    // before that lands in the middle of it (under load, the preset + our query ran as two statements).
+    await waitFor('the console to be initialised', async () => ((await frame.locator('#preset option').count()) > 1 ? true : undefined), 30_000);
     await frame.locator('#sql').fill(sql);
+    assert.equal(await frame.locator('#sql').inputValue(), sql);
     await frame.locator('#sql').press('Control+Enter');
     await frame.locator('.grid-head', { hasText: 'snapshot_count' }).waitFor({ state: 'visible', timeout: 30_000 });
     const cell = frame.locator('.grid-row .grid-cell').first();
