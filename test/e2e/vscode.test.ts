@@ -380,6 +380,14 @@ describe('bootscope.vsix in VS Code (code-server)', { timeout: 600_000 }, () => 
     const row = wb.treeRow(pane, new RegExp(`^#\\d+ ${SESSION_DESCRIPTION}$`));
     await row.hover();
     await row.locator('.action-label[aria-label="Replay in Debugger"]').click();
+    // The tree refreshes every second while recordings change; a click that lands during a refresh reaches
+    // the command without its row, which then asks which session to replay. Click the row's action again.
+    const asked = wb.page.locator('.quick-input-widget', { hasText: 'replay which session?' });
+    if (await asked.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) {
+      await wb.page.keyboard.press('Escape');
+      await row.hover();
+      await row.locator('.action-label[aria-label="Replay in Debugger"]').click();
+    }
     await wb.waitForDebugPaused(60_000);
     // The Run view opened with the keyboard focus on its "Start Debugging" button, whose hover would cover
     // the Variables view: move the focus (and the pointer) to the editor.
